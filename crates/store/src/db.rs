@@ -1,0 +1,112 @@
+//! Opening and creating the encrypted database.
+//!
+//! SQLCipher with a raw 256-bit key, WAL, `synchronous=FULL` (a committed command survives
+//! power loss), foreign keys on, `secure_delete=ON` (deleted child data is overwritten, not
+//! left in free pages). `open` never creates a file: a missing or unreadable database is an
+//! error, so a lost key can't silently turn into a new, empty database.
+
+use crate::error::{Result, StoreError};
+use crate::key::DbKey;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/local");
+
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: SqlitePool,
+    pub(crate) clock: Clock,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Creates a new database at `path`. Fails if the file exists.
+    pub async fn create(path: &Path, key: &DbKey) -> Result<Store> {
+        if path.exists() {
+            return Err(StoreError::DatabaseExists(path.display().to_string()));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Conflict(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Self::connect(path, key, true).await
+    }
+
+    /// Opens an existing database. Fails if the file is missing or the key is wrong.
+    pub async fn open(path: &Path, key: &DbKey) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::DatabaseMissing(path.display().to_string()));
+        }
+        Self::connect(path, key, false).await
+    }
+
+    async fn connect(path: &Path, key: &DbKey, create: bool) -> Result<Store> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .pragma("key", key.pragma_value())
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| map_open_error(e, path))?;
+        // SQLCipher only notices a wrong key when it reads the first page.
+        sqlx::query("SELECT count(*) FROM sqlite_master").execute(&pool).await.map_err(|e| map_open_error(e, path))?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool, clock: Arc::new(Utc::now), path: path.to_path_buf() })
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves WAL content into the main file and truncates the WAL (used after deletions so
+    /// erased data leaves the WAL too).
+    pub async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`; `Ok(())` iff SQLite answers "ok".
+    pub async fn integrity_check(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Direct pool access for tests and tools that inspect the file.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn map_open_error(e: sqlx::Error, path: &Path) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.code().as_deref() == Some("26") {
+            return StoreError::WrongKey(path.display().to_string());
+        }
+    }
+    StoreError::Db(e)
+}

@@ -1,0 +1,335 @@
+//! Invented but realistic demo data: one provider, two Leipzig facilities with nursery and
+//! kindergarten places, ~180 children (120 under contract, 60 on the waiting list), groups,
+//! staff of every role, tickets for out-of-town children and the attendance of the last
+//! three weeks. Everything goes through the same command handlers as real work, in one
+//! transaction, so the demo also exercises the rules. Names and IBANs are made up.
+
+use crate::error::Result;
+use crate::Store;
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use kitakontor_core::application::ApplicationOrigin;
+use kitakontor_core::attendance::{AbsenceType, AttendanceKind};
+use kitakontor_core::care::{add_months, CareHours, CareType};
+use kitakontor_core::command::{self as c, Command};
+use kitakontor_core::ids::*;
+use kitakontor_core::permission::Role;
+use kitakontor_core::person::Address;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The password of every demo account. Demo only: printed on purpose.
+pub const DEMO_PASSWORD: &str = "kitakontor-demo";
+
+const FIRST: &[&str] = &[
+    "Emma", "Mia", "Hannah", "Sophia", "Lina", "Zoë", "Ella", "Mila", "Clara", "Lea", "Lotta", "Frieda", "Jördis", "Malin", "Ida", "Amélie",
+    "Noah", "Ben", "Paul", "Leon", "Finn", "Elias", "Jonas", "Luis", "Felix", "Ömer", "Jürgen", "Anton", "Theo", "Emil", "Karl", "Mats",
+];
+const LAST: &[&str] = &[
+    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer",
+    "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange",
+    "Werner", "Krause", "Lehmann", "Köhler", "Groß", "Yılmaz", "Nowak",
+];
+const PARENT_FIRST: &[&str] = &["Anna", "Katrin", "Sabine", "Julia", "Doreen", "Özlem", "Thomas", "Michael", "André", "Sven", "René", "Björn"];
+const STREETS: &[&str] = &["Karl-Liebknecht-Straße", "Eisenbahnstraße", "Georg-Schwarz-Straße", "Könneritzstraße", "Gohliser Straße", "Zschochersche Straße"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub facilities: Vec<(FacilityId, String)>,
+    pub accounts: Vec<(String, Role)>,
+    pub children: usize,
+    pub open_applications: usize,
+    pub contracts: usize,
+    pub attendance_events: usize,
+    pub commands: usize,
+}
+
+fn id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// A valid German IBAN for the made-up account number `n` (check digits computed).
+pub fn demo_iban(n: u64) -> String {
+    let bban = format!("86055592{:010}", n % 10_000_000_000);
+    // DE + 00 moved to the end: "1314" for D=13, E=14.
+    let digits = format!("{bban}131400");
+    let rem = digits.bytes().fold(0u32, |r, b| (r * 10 + (b - b'0') as u32) % 97);
+    format!("DE{:02}{bban}", 98 - rem)
+}
+
+impl Store {
+    /// Fills an empty database with the demo. Refused if accounts exist already.
+    pub async fn seed_demo(&self, seed: u64) -> Result<DemoSummary> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let now = self.now();
+        let today = now.date_naive();
+        let provider = ProviderId(id());
+        let admin_id = UserId(id());
+        self.create_first_user(
+            None,
+            c::CreateUser { user_id: admin_id, username: "traeger".into(), display_name: "Petra Träger-Admin".into(), role: Role::ProviderAdmin, facility_id: None },
+            DEMO_PASSWORD,
+        )
+        .await?;
+        let admin = self.actor(admin_id).await?;
+        let mut cmds: Vec<(Command, Option<String>)> = Vec::new();
+        let push = |cmds: &mut Vec<(Command, Option<String>)>, c: Command| cmds.push((c, None));
+
+        let facilities = [
+            (FacilityId(id()), "Kita Sonnenblume", "Gohliser Straße 12", "04155", 30u32, 70u32, "Reggio-Pädagogik, naturnah"),
+            (FacilityId(id()), "Kita Auenwald", "Könneritzstraße 80", "04229", 20u32, 56u32, "Situationsansatz, zweisprachig deutsch-englisch"),
+        ];
+        for (fid, name, street, plz, n, k, profile) in &facilities {
+            push(&mut cmds, c::UpsertFacility {
+                facility_id: *fid,
+                provider_id: provider,
+                provider_name: "Kinderwelt Leipzig gGmbH".into(),
+                name: (*name).into(),
+                profile: (*profile).into(),
+                address: Address { street: (*street).into(), postal_code: (*plz).into(), city: "Leipzig".into() },
+                municipality: "Leipzig".into(),
+                capacities: vec![(CareType::Nursery, *n), (CareType::Kindergarten, *k)],
+            }.into());
+        }
+        // Groups: 2 nursery, 3 kindergarten per facility.
+        let group_names = [("Käfer", CareType::Nursery), ("Schnecken", CareType::Nursery), ("Füchse", CareType::Kindergarten), ("Eulen", CareType::Kindergarten), ("Bären", CareType::Kindergarten)];
+        let mut groups: Vec<(FacilityId, GroupId, CareType)> = Vec::new();
+        for (fid, ..) in &facilities {
+            for (gname, ct) in group_names {
+                let gid = GroupId(id());
+                push(&mut cmds, c::CreateGroup { group_id: gid, facility_id: *fid, name: gname.into(), care_type: ct }.into());
+                groups.push((*fid, gid, ct));
+            }
+        }
+        // Accounts of every role.
+        let mut accounts = vec![("traeger".to_string(), Role::ProviderAdmin)];
+        let staff = [
+            ("leitung", "Sabine Sonnenschein", Role::Director, Some(0)),
+            ("leitung2", "Ralf Auenberg", Role::Director, Some(1)),
+            ("verwaltung", "Doreen Kassner", Role::Office, Some(0)),
+            ("erzieherin", "Jana Käferle", Role::Educator, Some(0)),
+            ("erzieher2", "Mehmet Öztürk", Role::Educator, Some(0)),
+            ("erzieherin3", "Lisa Auwald", Role::Educator, Some(1)),
+            ("technik", "Tim Techniker", Role::TechAdmin, None),
+        ];
+        let mut educators = Vec::new();
+        for (user, display, role, fac) in staff {
+            let uid = UserId(id());
+            cmds.push((
+                c::CreateUser { user_id: uid, username: user.into(), display_name: display.into(), role, facility_id: fac.map(|i: usize| facilities[i].0) }.into(),
+                Some(DEMO_PASSWORD.to_string()),
+            ));
+            accounts.push((user.to_string(), role));
+            if role == Role::Educator {
+                educators.push((uid, fac.map(|i| facilities[i].0).expect("educators belong to a facility")));
+            }
+        }
+        // Educators: the first takes Käfer + Füchse of her facility, the others one group each.
+        for (i, (uid, fid)) in educators.iter().enumerate() {
+            let fac_groups: Vec<GroupId> = groups.iter().filter(|g| g.0 == *fid).map(|g| g.1).collect();
+            let mine: Vec<GroupId> = if i == 0 { vec![fac_groups[0], fac_groups[2]] } else { vec![fac_groups[i % fac_groups.len()]] };
+            for g in mine {
+                push(&mut cmds, c::AssignStaff { group_id: g, user_id: *uid }.into());
+            }
+        }
+
+        let mut children = 0;
+        let mut contracts = Vec::new();
+        let mut family_n = 0u64;
+        // 120 children under contract, spread over the two facilities in proportion to capacity.
+        let placed = [(0usize, CareType::Nursery, 24), (0, CareType::Kindergarten, 56), (1, CareType::Nursery, 15), (1, CareType::Kindergarten, 25)];
+        let mut contract_children = Vec::new();
+        for (fi, ct, count) in placed {
+            let fid = facilities[fi].0;
+            let fac_groups: Vec<GroupId> = groups.iter().filter(|g| g.0 == fid && g.2 == ct).map(|g| g.1).collect();
+            for n in 0..count {
+                let age_days = match ct {
+                    CareType::Nursery => rng.gen_range(400..1000),
+                    _ => rng.gen_range(1100..2250),
+                };
+                let out_of_town = rng.gen_bool(0.06);
+                let (child, guardian) = person(&mut rng, &mut cmds, fid, Some(fac_groups[n % fac_groups.len()]), today - Duration::days(age_days), out_of_town, &mut family_n);
+                children += 1;
+                push(&mut cmds, c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(rng.gen_range(30..300))), health_notes: health_note(&mut rng) }.into());
+                let start = add_months(today, 0) - Duration::days(rng.gen_range(60..700));
+                let start = NaiveDate::from_ymd_opt(start.year(), start.month(), 1).expect("valid");
+                if out_of_town {
+                    let t = TicketId(id());
+                    push(&mut cmds, c::RequestTicket { ticket_id: t, child_id: child, home_municipality: "Markkleeberg".into() }.into());
+                    push(&mut cmds, c::RecordTicketDecision { ticket_id: t, approved: true, reference: format!("JA-MKB-{}", rng.gen_range(1000..9999)) }.into());
+                }
+                let hours = [60u16, 70, 80, 90, 90, 90, 100][rng.gen_range(0..7)];
+                let (app, res, con) = (ApplicationId(id()), ReservationId(id()), ContractId(id()));
+                push(&mut cmds, c::SubmitApplication {
+                    application_id: app, child_id: child, choices: vec![fid], wanted_start: start, care_type: ct,
+                    care_hours: CareHours::from_tenths(hours).expect("valid"), origin: ApplicationOrigin::Paper,
+                }.into());
+                push(&mut cmds, c::ReservePlace { reservation_id: res, application_id: app, facility_id: fid, start_date: start }.into());
+                push(&mut cmds, c::ConcludeContract { contract_id: con, reservation_id: res, start_date: start, care_hours: CareHours::from_tenths(hours).expect("valid"), settling_in_weeks: 4 }.into());
+                // Children turning 6 before next August leave for school.
+                if ct == CareType::Kindergarten && age_days > 1900 {
+                    let school = NaiveDate::from_ymd_opt(today.year() + if today.month() >= 8 { 1 } else { 0 }, 7, 31).expect("valid");
+                    push(&mut cmds, c::TerminateContract { contract_id: con, end_date: school, reason: "Schuleintritt".into() }.into());
+                } else if rng.gen_bool(0.08) {
+                    push(&mut cmds, c::AmendContract { contract_id: con, valid_from: add_months(today, 1), care_hours: CareHours::from_tenths(90).expect("valid"), note: "Erhöhung auf 9 Stunden".into() }.into());
+                }
+                if rng.gen_bool(0.7) {
+                    push(&mut cmds, c::SetGuardianFinance {
+                        guardian_id: guardian, income_cents: Some(rng.gen_range(2_400_000..9_000_000)), iban: Some(demo_iban(family_n)), account_holder: None,
+                    }.into());
+                }
+                contracts.push(con);
+                contract_children.push((child, start));
+            }
+        }
+        // 60 applications on the waiting list, some with a hold, some out of town.
+        let mut open = 0;
+        for n in 0..60 {
+            let fi = n % 2;
+            let fid = facilities[fi].0;
+            let ct = if rng.gen_bool(0.6) { CareType::Nursery } else { CareType::Kindergarten };
+            let age_days = match ct {
+                CareType::Nursery => rng.gen_range(120..700),
+                _ => rng.gen_range(1000..1700),
+            };
+            let out_of_town = rng.gen_bool(0.1);
+            let (child, _) = person(&mut rng, &mut cmds, fid, None, today - Duration::days(age_days), out_of_town, &mut family_n);
+            children += 1;
+            if rng.gen_bool(0.85) {
+                push(&mut cmds, c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(rng.gen_range(10..200))), health_notes: String::new() }.into());
+            }
+            if out_of_town {
+                push(&mut cmds, c::RequestTicket { ticket_id: TicketId(id()), child_id: child, home_municipality: "Schkeuditz".into() }.into());
+            }
+            let wanted = add_months(today, rng.gen_range(1..12));
+            let mut choices = vec![fid];
+            if rng.gen_bool(0.5) {
+                choices.push(facilities[1 - fi].0);
+            }
+            let app = ApplicationId(id());
+            push(&mut cmds, c::SubmitApplication {
+                application_id: app, child_id: child, choices, wanted_start: wanted, care_type: ct,
+                care_hours: CareHours::from_tenths([45u16, 60, 90, 90][rng.gen_range(0..4)]).expect("valid"),
+                origin: [ApplicationOrigin::Portal, ApplicationOrigin::Office, ApplicationOrigin::Paper][rng.gen_range(0..3)],
+            }.into());
+            if n % 12 == 5 {
+                push(&mut cmds, c::ReservePlace { reservation_id: ReservationId(id()), application_id: app, facility_id: fid, start_date: wanted }.into());
+            } else {
+                open += 1;
+            }
+        }
+        // Attendance: the last 15 working days.
+        let mut attendance = 0;
+        let mut day = today - Duration::days(21);
+        while day < today {
+            if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                for (child, start) in &contract_children {
+                    if *start > day {
+                        continue;
+                    }
+                    let roll: f64 = rng.gen();
+                    if roll < 0.07 {
+                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::Absence(AbsenceType::Sick), at: at(day, 7, 45), corrects: None }.into());
+                        attendance += 1;
+                    } else if roll < 0.09 {
+                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::Absence(AbsenceType::Holiday), at: at(day, 7, 30), corrects: None }.into());
+                        attendance += 1;
+                    } else {
+                        let (ih, im) = (rng.gen_range(6..9), rng.gen_range(0..60));
+                        let (oh, om) = (rng.gen_range(14..17), rng.gen_range(0..60));
+                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::CheckIn, at: at(day, ih, im), corrects: None }.into());
+                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::CheckOut, at: at(day, oh, om), corrects: None }.into());
+                        attendance += 2;
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+        // Today: most children of the early shift are already there.
+        if !matches!(today.weekday(), Weekday::Sat | Weekday::Sun) {
+            for (child, start) in &contract_children {
+                if *start <= today && rng.gen_bool(0.6) {
+                    let arrived = (now - Duration::minutes(rng.gen_range(5..120))).max(at(today, 6, 30));
+                    if arrived.date_naive() == today {
+                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: today, kind: AttendanceKind::CheckIn, at: arrived, corrects: None }.into());
+                        attendance += 1;
+                    }
+                }
+            }
+        }
+        let n = cmds.len();
+        self.execute_batch(&admin, cmds).await?;
+        Ok(DemoSummary {
+            facilities: facilities.iter().map(|f| (f.0, f.1.to_string())).collect(),
+            accounts,
+            children,
+            open_applications: open,
+            contracts: contracts.len(),
+            attendance_events: attendance,
+            commands: n + 1,
+        })
+    }
+}
+
+fn at(day: NaiveDate, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
+    // Leipzig is UTC+1 in winter; close enough for invented check-in times.
+    day.and_hms_opt(h, m, 0).expect("valid time").and_utc() - Duration::hours(1)
+}
+
+fn health_note(rng: &mut StdRng) -> String {
+    match rng.gen_range(0..10) {
+        0 => "Laktoseintoleranz".into(),
+        1 => "Erdnussallergie – Notfallset im Gruppenraum".into(),
+        2 => "Asthma, Spray bei Bedarf".into(),
+        _ => String::new(),
+    }
+}
+
+/// A child with one or two guardians; returns (child, first guardian).
+fn person(
+    rng: &mut StdRng,
+    cmds: &mut Vec<(Command, Option<String>)>,
+    facility: FacilityId,
+    group: Option<GroupId>,
+    birth: NaiveDate,
+    out_of_town: bool,
+    family_n: &mut u64,
+) -> (ChildId, GuardianId) {
+    *family_n += 1;
+    let last = LAST[rng.gen_range(0..LAST.len())];
+    let (city, plz, municipality) = if out_of_town { ("Markkleeberg", "04416", "Markkleeberg") } else { ("Leipzig", "04177", "Leipzig") };
+    let address = Address { street: format!("{} {}", STREETS[rng.gen_range(0..STREETS.len())], rng.gen_range(1..120)), postal_code: plz.into(), city: city.into() };
+    let child = ChildId(id());
+    cmds.push((c::CreateChild {
+        child_id: child, facility_id: facility, group_id: group, first_name: FIRST[rng.gen_range(0..FIRST.len())].into(), last_name: last.into(),
+        birth_date: birth, address: address.clone(), municipality: municipality.into(),
+    }.into(), None));
+    let single = rng.gen_bool(0.2);
+    let g1 = GuardianId(id());
+    let parents = if single { 1 } else { 2 };
+    for p in 0..parents {
+        let gid = if p == 0 { g1 } else { GuardianId(id()) };
+        let first = PARENT_FIRST[rng.gen_range(0..PARENT_FIRST.len())];
+        cmds.push((c::AddGuardian {
+            guardian_id: gid, child_id: child, first_name: first.into(), last_name: last.into(),
+            email: format!("{}.{}@example.org", ascii(first), ascii(last)), phone: format!("0341 {}", rng.gen_range(1_000_000..9_999_999)),
+            address: address.clone(), single_parent: single,
+        }.into(), None));
+    }
+    (child, g1)
+}
+
+fn ascii(s: &str) -> String {
+    s.to_lowercase().replace('ä', "ae").replace('ö', "oe").replace('ü', "ue").replace('ß', "ss").replace('ı', "i").replace(['é', 'ë'], "e")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_ibans_are_valid() {
+        for n in [1, 42, 9_999_999_999] {
+            kitakontor_core::person::normalise_iban(&super::demo_iban(n)).unwrap();
+        }
+    }
+}

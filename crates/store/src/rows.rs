@@ -1,0 +1,200 @@
+//! Loading domain values from rows. Shared by command handlers and queries.
+
+use crate::error::{Result, StoreError};
+use crate::time::{parse_date, parse_ts};
+use chrono::{DateTime, NaiveDate, Utc};
+use kitakontor_core::application::{Application, ApplicationOrigin, ApplicationState};
+use kitakontor_core::care::{CareHours, CareType, Period};
+use kitakontor_core::contract::{Contract, ContractVersion, VersionKind};
+use kitakontor_core::ids::*;
+use kitakontor_core::occupancy::{ContractSpan, Hold};
+use kitakontor_core::reservation::{Reservation, ReservationStatus};
+use sqlx::SqliteConnection;
+use std::collections::BTreeMap;
+
+pub(crate) fn uuid<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("ids in the database are valid UUIDs")
+}
+
+pub(crate) fn care_type(s: &str) -> CareType {
+    s.parse().expect("care_type constrained by CHECK")
+}
+
+pub(crate) fn hours(tenths: i64) -> CareHours {
+    CareHours::from_tenths(tenths as u16).expect("care_tenths constrained by CHECK")
+}
+
+/// The facility and group of a child, plus its version (for scoping and base versions).
+pub(crate) async fn child_scope(conn: &mut SqliteConnection, id: ChildId) -> Result<(FacilityId, Option<GroupId>, i64)> {
+    let row: Option<(String, Option<String>, i64)> = sqlx::query_as("SELECT facility_id, group_id, version FROM children WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (f, g, v) = row.ok_or(StoreError::NotFound { what: "child", id: id.to_string() })?;
+    Ok((uuid(&f), g.as_deref().map(uuid), v))
+}
+
+pub(crate) async fn application(conn: &mut SqliteConnection, id: ApplicationId) -> Result<(Application, i64)> {
+    let row: Option<(String, String, String, i64, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT child_id, wanted_start, care_type, care_tenths, origin, state, priority, version FROM applications WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let r = row.ok_or(StoreError::NotFound { what: "application", id: id.to_string() })?;
+    let choices: Vec<(String,)> = sqlx::query_as("SELECT facility_id FROM application_choices WHERE application_id = ? ORDER BY rank")
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok((
+        Application {
+            id,
+            child_id: uuid(&r.0),
+            choices: choices.iter().map(|c| uuid(&c.0)).collect(),
+            wanted_start: parse_date(&r.1),
+            care_type: care_type(&r.2),
+            care_hours: hours(r.3),
+            origin: ApplicationOrigin::from_code(&r.4).expect("CHECK"),
+            state: ApplicationState::from_code(&r.5).expect("CHECK"),
+            priority: r.6 as i32,
+        },
+        r.7,
+    ))
+}
+
+pub(crate) async fn reservation(conn: &mut SqliteConnection, id: ReservationId) -> Result<(Reservation, i64)> {
+    let row: Option<(String, String, String, String, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, application_id, child_id, facility_id, care_type, start_date, created_at, expires_at, status, version FROM reservations WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let r = row.ok_or(StoreError::NotFound { what: "reservation", id: id.to_string() })?;
+    Ok(reservation_row(r))
+}
+
+pub(crate) fn reservation_row(r: (String, String, String, String, String, String, String, String, String, i64)) -> (Reservation, i64) {
+    (
+        Reservation {
+            id: uuid(&r.0),
+            application_id: uuid(&r.1),
+            child_id: uuid(&r.2),
+            facility_id: uuid(&r.3),
+            care_type: care_type(&r.4),
+            start_date: parse_date(&r.5),
+            created_at: parse_ts(&r.6),
+            expires_at: parse_ts(&r.7),
+            status: ReservationStatus::from_code(&r.8).expect("CHECK"),
+        },
+        r.9,
+    )
+}
+
+pub(crate) async fn contract(conn: &mut SqliteConnection, id: ContractId) -> Result<(Contract, i64)> {
+    let row: Option<(String, String, String, String, i64, i64)> =
+        sqlx::query_as("SELECT child_id, facility_id, care_type, start_date, settling_in_weeks, version FROM contracts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let r = row.ok_or(StoreError::NotFound { what: "contract", id: id.to_string() })?;
+    let versions = contract_versions(conn, id).await?;
+    Ok((
+        Contract {
+            id,
+            child_id: uuid(&r.0),
+            facility_id: uuid(&r.1),
+            care_type: care_type(&r.2),
+            start_date: parse_date(&r.3),
+            settling_in_weeks: r.4 as u8,
+            versions,
+        },
+        r.5,
+    ))
+}
+
+pub(crate) async fn contract_versions(conn: &mut SqliteConnection, id: ContractId) -> Result<Vec<ContractVersion>> {
+    let rows: Vec<(i64, String, String, i64, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT version_no, kind, valid_from, care_tenths, end_date, signed_at, note FROM contract_versions WHERE contract_id = ? ORDER BY version_no",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|v| ContractVersion {
+            version_no: v.0 as u32,
+            kind: VersionKind::from_code(&v.1).expect("CHECK"),
+            valid_from: parse_date(&v.2),
+            care_hours: hours(v.3),
+            end_date: v.4.as_deref().map(parse_date),
+            signed_at: v.5.as_deref().map(parse_ts),
+            note: v.6,
+        })
+        .collect())
+}
+
+/// Everything the occupancy forecast of one facility needs: capacities, contract spans
+/// (one per version with constant hours) and holds.
+pub(crate) async fn occupancy_inputs(
+    conn: &mut SqliteConnection,
+    facility: FacilityId,
+    now: DateTime<Utc>,
+) -> Result<(BTreeMap<CareType, u32>, Vec<ContractSpan>, Vec<Hold>)> {
+    let caps: Vec<(String, i64)> = sqlx::query_as("SELECT care_type, capacity FROM facility_capacities WHERE facility_id = ?")
+        .bind(facility.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    let capacity = caps.into_iter().map(|(c, n)| (care_type(&c), n as u32)).collect();
+    // One row per version; spans end where the next version starts or the contract ends.
+    let rows: Vec<(String, String, String, String, Option<String>, String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.child_id, c.care_type, c.start_date, c.end_date, v.valid_from, v.care_tenths
+         FROM contracts c JOIN contract_versions v ON v.contract_id = c.id
+         WHERE c.facility_id = ? ORDER BY c.id, v.version_no",
+    )
+    .bind(facility.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut spans: Vec<ContractSpan> = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        let mut j = i;
+        while j < rows.len() && rows[j].0 == rows[i].0 {
+            j += 1;
+        }
+        let end = rows[i].4.as_deref().map(parse_date);
+        let start = parse_date(&rows[i].3);
+        for k in i..j {
+            let from = parse_date(&rows[k].5).max(start);
+            let next_start: Option<NaiveDate> = rows.get(k + 1).filter(|r| r.0 == rows[i].0).map(|r| parse_date(&r.5));
+            let to = match (next_start.and_then(|d| d.pred_opt()), end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if to.is_some_and(|t| t < from) {
+                continue;
+            }
+            spans.push(ContractSpan {
+                child_id: uuid(&rows[k].1),
+                care_type: care_type(&rows[k].2),
+                period: Period { start: from, end: to },
+                care_hours: hours(rows[k].6),
+            });
+        }
+        i = j;
+    }
+    let holds: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT child_id, care_type, start_date, expires_at FROM reservations
+         WHERE facility_id = ? AND status IN ('provisional','confirmed')",
+    )
+    .bind(facility.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let holds = holds
+        .into_iter()
+        .map(|h| Hold { child_id: uuid(&h.0), care_type: care_type(&h.1), start_date: parse_date(&h.2), active: now < parse_ts(&h.3) })
+        .collect();
+    Ok((capacity, spans, holds))
+}
