@@ -255,6 +255,23 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::UpdateChild(c) => update_child(ctx, c).await,
         Command::DeleteChild(c) => {
             let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            let orphans: Vec<(String,)> = sqlx::query_as(
+                "SELECT guardian_id FROM child_guardians WHERE child_id = ?1
+                 AND guardian_id NOT IN (SELECT guardian_id FROM child_guardians WHERE child_id <> ?1)",
+            )
+            .bind(c.child_id.to_string())
+            .fetch_all(&mut *ctx.conn)
+            .await?;
+            // Erasure must reach the outbox too: commands not yet sent to the hub would still
+            // carry the names, health notes or IBANs. They keep their place in the sequence (no
+            // gap) but lose their arguments; the hub acknowledges a redacted command as a no-op.
+            for id in std::iter::once(c.child_id.to_string()).chain(orphans.into_iter().map(|o| o.0)) {
+                ctx.exec(
+                    "UPDATE outbox SET args = json_object('redacted', 'erased with the child file') WHERE status = 'pending' AND instr(args, ?) > 0",
+                    &[Some(id)],
+                )
+                .await?;
+            }
             // Guardians only linked to this child go with it; siblings keep theirs.
             ctx.exec(
                 "DELETE FROM guardians WHERE id IN (SELECT guardian_id FROM child_guardians WHERE child_id = ?1)
