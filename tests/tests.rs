@@ -1,1 +1,7 @@
+//! Cross-crate tests, one binary (ripgrep's layout): encryption at rest and erasure, audit
+//! tampering seen through the CLI, crash safety under SIGKILL.
 
+mod audit_tamper;
+mod crash;
+mod encryption;
+mod util;
