@@ -54,18 +54,20 @@ async fn sigkill_never_loses_or_duplicates_an_acknowledged_command() {
         });
         // A quarter of the kills hit start-up (opening, migrations, login), the rest hit the
         // command loop some time after the first acknowledgement.
+        let mut lines: Vec<String> = Vec::new();
         if rng.gen_bool(0.25) {
             std::thread::sleep(Duration::from_millis(rng.gen_range(0..250)));
         } else {
-            let _ = rx.recv_timeout(Duration::from_secs(20));
+            lines.extend(rx.recv_timeout(Duration::from_secs(20)));
             std::thread::sleep(Duration::from_millis(rng.gen_range(0..60)));
             killed_mid_run += 1;
         }
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         reader.join().unwrap();
+        lines.extend(rx.try_iter());
         // Only complete lines count: an acknowledgement is the whole line.
-        acked.extend(rx.try_iter().filter_map(|l| l.strip_prefix("ACK ").and_then(|r| r.split(' ').next()).map(str::to_string)));
+        acked.extend(lines.iter().filter_map(|l| l.strip_prefix("ACK ").and_then(|r| r.split(' ').next()).map(str::to_string)));
     }
     eprintln!("crash test: {} acknowledged commands over {kills} kills ({killed_mid_run} mid-run) in {:.1} s", acked.len(), started.elapsed().as_secs_f64());
     assert!(acked.len() as u64 >= kills / 2, "the workload made progress");
