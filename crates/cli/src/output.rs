@@ -97,8 +97,9 @@ impl Out {
         if self.json {
             return println!("{}", serde_json::to_string_pretty(d).expect("json"));
         }
-        println!("{} {} (geb. {})", d.first_name, d.last_name, de(d.birth_date));
-        println!("  Anschrift: {}, {} {} – Wohngemeinde {}", d.street, d.postal_code, d.city, d.municipality);
+        let c = &d.child;
+        println!("{} {} (geb. {})", c.first_name, c.last_name, de(c.birth_date));
+        println!("  Anschrift: {}, {} {} – Wohngemeinde {}", c.address.street, c.address.postal_code, c.address.city, c.municipality);
         for g in &d.guardians {
             println!("  Sorgeberechtigt: {} {} {} {} {}{}", g.first_name, g.last_name, g.email, g.phone, g.id, if g.single_parent { " (alleinerziehend)" } else { "" });
         }

@@ -31,6 +31,11 @@ pub fn required_fte(care_type: CareType, hours: impl IntoIterator<Item = CareHou
     child_equivalents / children_per_fte(care_type)
 }
 
+/// The same from the sum of contracted hours per day of all children of one care type.
+pub fn required_fte_for_total(care_type: CareType, total_hours: f64) -> f64 {
+    total_hours / basis_hours(care_type) / children_per_fte(care_type)
+}
+
 /// Leadership time (Leitungszeit) for a facility with `pedagogical_fte` of staff.
 pub fn leadership_fte(pedagogical_fte: f64) -> f64 {
     pedagogical_fte / 10.0

@@ -583,11 +583,11 @@ async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
     if n > 0 {
         return Err(DomainError::AlreadyPlaced.into());
     }
-    let (capacity, spans, holds) = rows::occupancy_inputs(ctx.conn, c.facility_id, ctx.now).await?;
-    if !capacity.contains_key(&app.care_type) {
+    let inputs = rows::occupancy_inputs(ctx.conn, c.facility_id).await?;
+    if !inputs.capacity.contains_key(&app.care_type) {
         return Err(DomainError::CareTypeNotOffered(app.care_type).into());
     }
-    let f = occupancy::forecast(&capacity, &spans, &holds, c.start_date, RESERVATION_CHECK_MONTHS);
+    let f = occupancy::forecast(&inputs.capacity, &inputs.spans, &inputs.holds_at(ctx.now), c.start_date, RESERVATION_CHECK_MONTHS);
     for i in 0..RESERVATION_CHECK_MONTHS {
         let month = add_months(month_start(c.start_date), i);
         if let Some(m) = f.get(month, app.care_type) {

@@ -10,17 +10,24 @@ use crate::key::DbKey;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use crate::rows::OccupancyInputs;
+use kitakontor_core::ids::FacilityId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/local");
 
+/// Occupancy inputs per facility with the audit head they were read at.
+pub(crate) type OccupancyCache = Arc<Mutex<HashMap<FacilityId, (i64, Arc<OccupancyInputs>)>>>;
+
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: SqlitePool,
     pub(crate) clock: Clock,
+    pub(crate) occupancy_cache: OccupancyCache,
     path: PathBuf,
 }
 
@@ -53,6 +60,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .pragma("secure_delete", "ON")
+            // 16 MiB page cache per connection: every page read from disk costs an AES + HMAC,
+            // so the working set of a facility (a few MiB) should stay decrypted in memory.
+            .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -62,7 +72,7 @@ impl Store {
         // SQLCipher only notices a wrong key when it reads the first page.
         sqlx::query("SELECT count(*) FROM sqlite_master").execute(&pool).await.map_err(|e| map_open_error(e, path))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, clock: Arc::new(Utc::now), path: path.to_path_buf() })
+        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default(), path: path.to_path_buf() })
     }
 
     /// Replaces the clock (tests, simulations).

@@ -15,7 +15,7 @@ use kitakontor_core::contract::Contract;
 use kitakontor_core::ids::*;
 use kitakontor_core::occupancy::{self, Forecast};
 use kitakontor_core::permission::{authorize, Actor, Permission, Role, Scope};
-use kitakontor_core::person::{GuardianFinance, HealthRecord};
+use kitakontor_core::person::{Address, Child, GuardianFinance, HealthRecord};
 use kitakontor_core::ticket::TicketState;
 use serde::Serialize;
 use serde_json::json;
@@ -58,16 +58,8 @@ pub struct GuardianSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChildDetail {
-    pub id: ChildId,
-    pub facility_id: FacilityId,
-    pub group_id: Option<GroupId>,
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: NaiveDate,
-    pub street: String,
-    pub postal_code: String,
-    pub city: String,
-    pub municipality: String,
+    #[serde(flatten)]
+    pub child: Child,
     pub guardians: Vec<GuardianSummary>,
     pub contracts: Vec<Contract>,
     pub tickets: Vec<TicketSummary>,
@@ -226,16 +218,16 @@ impl Store {
         }
         let tickets = tickets_of(&mut conn, "child_id", &child.to_string()).await?;
         Ok(ChildDetail {
-            id: child,
-            facility_id: facility,
-            group_id: group,
-            first_name: r.0,
-            last_name: r.1,
-            birth_date: parse_date(&r.2),
-            street: r.3,
-            postal_code: r.4,
-            city: r.5,
-            municipality: r.6,
+            child: Child {
+                id: child,
+                facility_id: facility,
+                group_id: group,
+                first_name: r.0,
+                last_name: r.1,
+                birth_date: parse_date(&r.2),
+                address: Address { street: r.3, postal_code: r.4, city: r.5 },
+                municipality: r.6,
+            },
             guardians: guardians
                 .into_iter()
                 .map(|g| GuardianSummary { id: uuid(&g.0), first_name: g.1, last_name: g.2, email: g.3, phone: g.4, single_parent: g.5 != 0 })
@@ -337,8 +329,21 @@ impl Store {
     pub async fn occupancy(&self, actor: &Actor, facility: FacilityId, from: NaiveDate, months: u32) -> Result<Forecast> {
         guard(actor, Permission::ReadOccupancy, Scope::Facility(facility))?;
         let mut conn = self.pool.acquire().await?;
-        let (capacity, spans, holds) = rows::occupancy_inputs(&mut conn, facility, self.now()).await?;
-        Ok(occupancy::forecast(&capacity, &spans, &holds, from, months))
+        // The inputs are cached per facility and keyed by the audit chain's head: every change
+        // of base tables writes an audit row in its own transaction (ARCHITECTURE, boundary 2),
+        // so an unchanged head means unchanged inputs — even when another process wrote. The
+        // stamp is read before the inputs, so a write in between only causes a reload later.
+        let stamp: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log").fetch_one(&mut *conn).await?;
+        let cached = self.occupancy_cache.lock().expect("not poisoned").get(&facility).filter(|(s, _)| *s == stamp).map(|(_, i)| i.clone());
+        let inputs = match cached {
+            Some(i) => i,
+            None => {
+                let i = std::sync::Arc::new(rows::occupancy_inputs(&mut conn, facility).await?);
+                self.occupancy_cache.lock().expect("not poisoned").insert(facility, (stamp, i.clone()));
+                i
+            }
+        };
+        Ok(occupancy::forecast(&inputs.capacity, &inputs.spans, &inputs.holds_at(self.now()), from, months))
     }
 
     pub async fn contracts(&self, actor: &Actor, facility: FacilityId) -> Result<Vec<(String, Contract)>> {
@@ -389,6 +394,11 @@ impl Store {
         guard(actor, Permission::ManageTickets, Scope::Facility(facility))?;
         let mut conn = self.pool.acquire().await?;
         tickets_of(&mut conn, "facility", &facility.to_string()).await
+    }
+
+    /// Drops in-memory caches (benchmarks measure the cold path with it).
+    pub fn clear_caches(&self) {
+        self.occupancy_cache.lock().expect("not poisoned").clear();
     }
 
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {

@@ -137,26 +137,41 @@ pub(crate) async fn contract_versions(conn: &mut SqliteConnection, id: ContractI
 }
 
 /// Everything the occupancy forecast of one facility needs: capacities, contract spans
-/// (one per version with constant hours) and holds.
-pub(crate) async fn occupancy_inputs(
-    conn: &mut SqliteConnection,
-    facility: FacilityId,
-    now: DateTime<Utc>,
-) -> Result<(BTreeMap<CareType, u32>, Vec<ContractSpan>, Vec<Hold>)> {
+/// (one per version with constant hours) and holds with their expiry (whether a hold is
+/// active depends on "now", which the caller supplies — so these inputs can be cached).
+pub(crate) struct OccupancyInputs {
+    pub capacity: BTreeMap<CareType, u32>,
+    pub spans: Vec<ContractSpan>,
+    pub holds: Vec<(ChildId, CareType, NaiveDate, DateTime<Utc>)>,
+}
+
+impl OccupancyInputs {
+    pub fn holds_at(&self, now: DateTime<Utc>) -> Vec<Hold> {
+        self.holds.iter().map(|h| Hold { child_id: h.0, care_type: h.1, start_date: h.2, active: now < h.3 }).collect()
+    }
+}
+
+pub(crate) async fn occupancy_inputs(conn: &mut SqliteConnection, facility: FacilityId) -> Result<OccupancyInputs> {
     let caps: Vec<(String, i64)> = sqlx::query_as("SELECT care_type, capacity FROM facility_capacities WHERE facility_id = ?")
         .bind(facility.to_string())
         .fetch_all(&mut *conn)
         .await?;
     let capacity = caps.into_iter().map(|(c, n)| (care_type(&c), n as u32)).collect();
     // One row per version; spans end where the next version starts or the contract ends.
-    let rows: Vec<(String, String, String, String, Option<String>, String, i64)> = sqlx::query_as(
-        "SELECT c.id, c.child_id, c.care_type, c.start_date, c.end_date, v.valid_from, v.care_tenths
-         FROM contracts c JOIN contract_versions v ON v.contract_id = c.id
-         WHERE c.facility_id = ? ORDER BY c.id, v.version_no",
+    // Fetched as one packed JSON row: sqlx costs about 1 µs per returned row, which made this
+    // query ~10 ms for 3,000 contracts; SQLite builds the array in ~1 ms and serde reads it fast.
+    let packed: Option<String> = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(id, child_id, care_type, start_date, end_date, valid_from, care_tenths)) FROM (
+           SELECT c.id, c.child_id, c.care_type, c.start_date, c.end_date, v.valid_from, v.care_tenths
+           FROM contracts c JOIN contract_versions v ON v.contract_id = c.id
+           WHERE c.facility_id = ? ORDER BY c.id, v.version_no)",
     )
     .bind(facility.to_string())
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
+    type SpanRow = (String, String, String, String, Option<String>, String, i64);
+    let rows: Vec<SpanRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
+        .map_err(|e| StoreError::Conflict(format!("contract rows unreadable: {e}")))?;
     let mut spans: Vec<ContractSpan> = Vec::with_capacity(rows.len());
     let mut i = 0;
     while i < rows.len() {
@@ -192,9 +207,6 @@ pub(crate) async fn occupancy_inputs(
     .bind(facility.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let holds = holds
-        .into_iter()
-        .map(|h| Hold { child_id: uuid(&h.0), care_type: care_type(&h.1), start_date: parse_date(&h.2), active: now < parse_ts(&h.3) })
-        .collect();
-    Ok((capacity, spans, holds))
+    let holds = holds.into_iter().map(|h| (uuid(&h.0), care_type(&h.1), parse_date(&h.2), parse_ts(&h.3))).collect();
+    Ok(OccupancyInputs { capacity, spans, holds })
 }
