@@ -1,13 +1,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The `kitakontor` binary of this build (cargo builds all workspace binaries before tests run).
+/// The `kitakontor` program, built from the current sources as this crate's binary.
 pub fn kitakontor() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe path");
-    let dir = exe.parent().and_then(|p| p.parent()).expect("target/<profile>");
-    let bin = dir.join(format!("kitakontor{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} missing: run `cargo build -p kitakontor-cli` (cargo test --workspace does)", bin.display());
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_kitakontor-under-test"))
 }
 
 /// A CLI invocation against `db` with the key in the environment (the headless way).
