@@ -2,6 +2,7 @@
 //! tampering seen through the CLI, crash safety under SIGKILL.
 
 mod audit_tamper;
+mod cli;
 mod crash;
 mod encryption;
 mod util;

@@ -225,7 +225,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return Err(e.into());
             }
-            out.line(&format!("Datenbank angelegt: {} (Einrichtung {fid})", db_path(&cli).display()));
+            out.value(&serde_json::json!({ "database": db_path(&cli), "facility_id": fid }), &format!("Datenbank angelegt: {} (Einrichtung {fid})", db_path(&cli).display()));
             Ok(())
         }
         Cmd::Demo { seed } => {
@@ -392,7 +392,7 @@ async fn children(cli: &Cli, out: &Out, cmd: &ChildrenCmd) -> Result<()> {
                     municipality: municipality.clone(),
                 }.into())
                 .await?;
-            out.receipt(&r, &format!("Kind angelegt: {id}"));
+            out.created(&r, "Kind angelegt", id);
         }
         ChildrenCmd::SetHealth { child, measles_proof, notes } => {
             let r = store
@@ -434,7 +434,7 @@ async fn applications(cli: &Cli, out: &Out, cmd: &ApplicationsCmd) -> Result<()>
                     origin: ApplicationOrigin::from_code(origin).ok_or_else(|| CliError::Usage("--origin must be office, portal or paper".into()))?,
                 }.into())
                 .await?;
-            out.receipt(&r, &format!("Anmeldung erfasst: {id}"));
+            out.created(&r, "Anmeldung erfasst", id);
         }
         ApplicationsCmd::Rank { application, priority } => {
             let r = store.execute(&actor, c::SetApplicationPriority { application_id: parse_id("application", application)?, priority: *priority }.into()).await?;
@@ -448,7 +448,7 @@ async fn applications(cli: &Cli, out: &Out, cmd: &ApplicationsCmd) -> Result<()>
             let start = start.as_deref().map(parse_date).transpose()?.unwrap_or(entry.wanted_start);
             let id = ReservationId(new_id());
             let r = store.execute(&actor, c::ReservePlace { reservation_id: id, application_id: app, facility_id: fid, start_date: start }.into()).await?;
-            out.receipt(&r, &format!("Platz reserviert bis {} (unbestätigt bis zum Abgleich mit dem Hub): {id}", (store.now() + chrono::Duration::days(7)).format("%d.%m.%Y %H:%M")));
+            out.created(&r, &format!("Platz reserviert bis {} (unbestätigt bis zum Abgleich mit dem Hub)", (store.now() + chrono::Duration::days(7)).with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M")), id);
         }
         ApplicationsCmd::Reject { application, reason } => {
             let r = store.execute(&actor, c::RejectApplication { application_id: parse_id("application", application)?, reason: reason.clone() }.into()).await?;
@@ -480,7 +480,7 @@ async fn contracts(cli: &Cli, out: &Out, cmd: &ContractsCmd) -> Result<()> {
             let r = store
                 .execute(&actor, c::ConcludeContract { contract_id: id, reservation_id: res, start_date: start, care_hours: parse_hours(hours)?, settling_in_weeks: *settling_in_weeks }.into())
                 .await?;
-            out.receipt(&r, &format!("Vertrag geschlossen: {id}"));
+            out.created(&r, "Vertrag geschlossen", id);
         }
         ContractsCmd::Amend { contract, from, hours, note } => {
             let r = store
@@ -540,7 +540,7 @@ async fn tickets(cli: &Cli, out: &Out, cmd: &TicketsCmd) -> Result<()> {
         TicketsCmd::Request { child, municipality } => {
             let id = TicketId(new_id());
             let r = store.execute(&actor, c::RequestTicket { ticket_id: id, child_id: parse_id("child", child)?, home_municipality: municipality.clone() }.into()).await?;
-            out.receipt(&r, &format!("Ticket beantragt: {id}"));
+            out.created(&r, "Ticket beantragt", id);
         }
         TicketsCmd::Decide { ticket, approve, deny: _, reference } => {
             let r = store.execute(&actor, c::RecordTicketDecision { ticket_id: parse_id("ticket", ticket)?, approved: *approve, reference: reference.clone() }.into()).await?;

@@ -28,6 +28,16 @@ pub fn euro(cents: i64) -> String {
     format!("{}{grouped},{:02} €", if neg { "-" } else { "" }, c % 100)
 }
 
+/// 4.5 h → "4,5"
+fn hours_de(h: f64) -> String {
+    format!("{h}").replace('.', ",")
+}
+
+/// A timestamp as the office's wall-clock time (the PC's time zone).
+fn clock(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%H:%M").to_string()
+}
+
 fn de(d: chrono::NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
 }
@@ -54,6 +64,15 @@ impl Out {
             println!("{}", serde_json::json!({ "message": msg, "command_id": r.command_id, "client_seq": r.client_seq }));
         } else {
             println!("{msg} (Befehl #{}, {})", r.client_seq, r.command_id);
+        }
+    }
+
+    /// A receipt for a command that created a record; JSON carries the new id for scripts.
+    pub fn created(&self, r: &Receipt, msg: &str, id: impl std::fmt::Display) {
+        if self.json {
+            println!("{}", serde_json::json!({ "message": msg, "id": id.to_string(), "command_id": r.command_id, "client_seq": r.client_seq }));
+        } else {
+            println!("{msg}: {id} (Befehl #{}, {})", r.client_seq, r.command_id);
         }
     }
 
@@ -105,7 +124,7 @@ impl Out {
         }
         for k in &d.contracts {
             let v = k.current();
-            println!("  Vertrag {} {} ab {} {} h{}", k.id, k.care_type.label_de(), de(k.start_date), v.care_hours.hours(), k.end_date().map(|e| format!(" bis {}", de(e))).unwrap_or_default());
+            println!("  Vertrag {} {} ab {} {} h{}", k.id, k.care_type.label_de(), de(k.start_date), hours_de(v.care_hours.hours()), k.end_date().map(|e| format!(" bis {}", de(e))).unwrap_or_default());
         }
         for t in &d.tickets {
             println!("  Ticket {} ({}): {}", t.id, t.home_municipality, t.state.label_de());
@@ -125,7 +144,7 @@ impl Out {
             if e.out_of_town {
                 status.push_str(&format!(" · Ticket: {}", e.ticket.map(|t| t.label_de()).unwrap_or("fehlt")));
             }
-            println!("{:>3}  {}  {:<26} {:<10} {:<12} {:>5}  {:<5} {}", e.position, e.application_id, e.child_name, de(e.wanted_start), e.care_type.label_de(), e.care_hours.hours(), e.rank, status);
+            println!("{:>3}  {}  {:<26} {:<10} {:<12} {:>5}  {:<5} {}", e.position, e.application_id, e.child_name, de(e.wanted_start), e.care_type.label_de(), hours_de(e.care_hours.hours()), e.rank, status);
         }
     }
 
@@ -154,7 +173,7 @@ impl Out {
         }
         for (name, k) in c {
             let v = k.current();
-            println!("{}  {:<26} {:<12} ab {} {:>4} h  Version {}{}", k.id, name, k.care_type.label_de(), de(k.start_date), v.care_hours.hours(), v.version_no, k.end_date().map(|e| format!("  endet {}", de(e))).unwrap_or_default());
+            println!("{}  {:<26} {:<12} ab {} {:>4} h  Version {}{}", k.id, name, k.care_type.label_de(), de(k.start_date), hours_de(v.care_hours.hours()), v.version_no, k.end_date().map(|e| format!("  endet {}", de(e))).unwrap_or_default());
         }
     }
 
@@ -166,8 +185,8 @@ impl Out {
         for r in a {
             let s = match r.status {
                 DayStatus::NotRecorded => "–".to_string(),
-                DayStatus::Present { since } => format!("da seit {}", since.format("%H:%M")),
-                DayStatus::Left { arrived, left } => format!("{}–{}", arrived.format("%H:%M"), left.format("%H:%M")),
+                DayStatus::Present { since } => format!("da seit {}", clock(since)),
+                DayStatus::Left { arrived, left } => format!("{}–{}", clock(arrived), clock(left)),
                 DayStatus::Absent(t) => t.label_de().to_string(),
             };
             println!("{}  {:<26} {:<10} {}", r.child_id, r.child_name, r.group.as_deref().unwrap_or("–"), s);

@@ -250,8 +250,9 @@ impl Store {
         if !matches!(today.weekday(), Weekday::Sat | Weekday::Sun) {
             for (child, start) in &contract_children {
                 if *start <= today && rng.gen_bool(0.6) {
-                    let arrived = (now - Duration::minutes(rng.gen_range(5..120))).max(at(today, 6, 30));
-                    if arrived.date_naive() == today {
+                    // Only arrivals that already happened: the Kita opens at 6:00.
+                    let arrived = now - Duration::minutes(rng.gen_range(5..120));
+                    if arrived >= at(today, 6, 0) {
                         push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: today, kind: AttendanceKind::CheckIn, at: arrived, corrects: None }.into());
                         attendance += 1;
                     }
@@ -272,9 +273,11 @@ impl Store {
     }
 }
 
+/// A wall-clock time of the PC's time zone (the Kita's), as UTC.
 fn at(day: NaiveDate, h: u32, m: u32) -> chrono::DateTime<chrono::Utc> {
-    // Leipzig is UTC+1 in winter; close enough for invented check-in times.
-    day.and_hms_opt(h, m, 0).expect("valid time").and_utc() - Duration::hours(1)
+    use chrono::TimeZone;
+    let local = day.and_hms_opt(h, m, 0).expect("valid time");
+    chrono::Local.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)).unwrap_or_else(|| local.and_utc())
 }
 
 fn health_note(rng: &mut StdRng) -> String {

@@ -1,0 +1,84 @@
+//! The office's main flow through the real `kitakontor` program, and the exit codes scripts
+//! rely on: 2 wrong call, 3 not found, 4 permission denied, 5 rule violated, 6 login failed,
+//! 7 database or key problem.
+
+use crate::util::{cli, PASSWORD};
+use kitakontor_store::key::DbKey;
+use serde_json::Value;
+use std::path::Path;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(db: &Path, key: &str, user: Option<&str>, args: &[&str]) -> Run {
+    let o = cli(db, key, user).args(args).output().unwrap();
+    Run { code: o.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
+}
+
+fn ok_json(db: &Path, key: &str, user: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let r = run(db, key, Some(user), &all);
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", r.stdout))
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("created id").to_string()
+}
+
+#[test]
+fn reserve_conclude_amend_terminate_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kita.db");
+    let key = DbKey::generate().to_hex();
+    let init = run(&db, &key, None, &["--json", "init", "--facility", "Kita Löwenzahn", "--municipality", "Leipzig", "--nursery", "1", "--admin-user", "leitung", "--admin-name", "Lea Leitung"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let facility = serde_json::from_str::<Value>(&init.stdout).unwrap()["facility_id"].as_str().unwrap().to_string();
+    assert_eq!(run(&db, &key, None, &["init", "--facility", "X", "--municipality", "Y", "--admin-user", "a", "--admin-name", "b"]).code, 7, "init never overwrites");
+
+    let bad = run(&db, &key, Some("leitung"), &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-13-01", "--municipality", "Leipzig"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("2024-13-01"), "names the bad value: {}", bad.stderr);
+
+    let child = id(&ok_json(&db, &key, "leitung", &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-03-01", "--municipality", "Leipzig"]));
+    let app = id(&ok_json(&db, &key, "leitung", &["applications", "submit", "--child", &child, "--choice", &facility, "--start", "2027-01-01", "--care-type", "krippe", "--hours", "9"]));
+    let res = id(&ok_json(&db, &key, "leitung", &["applications", "reserve", &app]));
+    // No measles proof yet: a rule, exit 5, and the message says what is missing.
+    let no_proof = run(&db, &key, Some("leitung"), &["contracts", "create", "--reservation", &res, "--hours", "9"]);
+    assert_eq!(no_proof.code, 5, "{}", no_proof.stderr);
+    assert!(no_proof.stderr.contains("measles"), "{}", no_proof.stderr);
+    ok_json(&db, &key, "leitung", &["children", "set-health", &child, "--measles-proof", "2025-02-01"]);
+    let contract = id(&ok_json(&db, &key, "leitung", &["contracts", "create", "--reservation", &res, "--hours", "9"]));
+    ok_json(&db, &key, "leitung", &["contracts", "amend", &contract, "--from", "01.06.2027", "--hours", "4,5"]);
+    ok_json(&db, &key, "leitung", &["contracts", "terminate", &contract, "--end", "2027-12-31", "--reason", "Umzug"]);
+    assert_eq!(run(&db, &key, Some("leitung"), &["contracts", "terminate", &contract, "--end", "2028-01-31", "--reason", "x"]).code, 5);
+
+    let f = ok_json(&db, &key, "leitung", &["occupancy", "--months", "13", "--from", "2027-01-01"]);
+    let month = |m: &str| f["months"].as_array().unwrap().iter().find(|r| r["month"] == m && r["care_type"] == "nursery").cloned().unwrap();
+    assert_eq!((month("2027-01-01")["contracted"].as_u64(), month("2027-01-01")["free"].as_i64()), (Some(1), Some(0)));
+    assert_eq!(month("2027-06-01")["contracted_hours"].as_f64(), Some(4.5));
+    assert_eq!(month("2028-01-01")["free"].as_i64(), Some(1), "terminated contract frees the place");
+
+    let export = run(&db, &key, Some("leitung"), &["export", "family", &child]);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    assert!(export.stdout.contains("Weiß") && export.stdout.contains("Jörg"));
+
+    // Exit codes.
+    assert_eq!(run(&db, &key, Some("leitung"), &["children", "show", "01890000-0000-7000-8000-000000000000"]).code, 3);
+    ok_json(&db, &key, "leitung", &["users", "add", "--username", "erzieherin", "--name", "Erika Erzieherin", "--role", "educator"]);
+    let denied = run(&db, &key, Some("erzieherin"), &["applications", "list"]);
+    assert_eq!(denied.code, 4, "{}", denied.stderr);
+    let wrong_pw = cli(&db, &key, Some("leitung")).env("KITAKONTOR_PASSWORD", format!("{PASSWORD}x")).args(["outbox"]).output().unwrap();
+    assert_eq!(wrong_pw.status.code(), Some(0), "outbox status needs no login");
+    let wrong_pw = cli(&db, &key, Some("leitung")).env("KITAKONTOR_PASSWORD", format!("{PASSWORD}x")).args(["occupancy"]).output().unwrap();
+    assert_eq!(wrong_pw.status.code(), Some(6));
+    let wrong_key = run(&db, &DbKey::generate().to_hex(), Some("leitung"), &["occupancy"]);
+    assert_eq!(wrong_key.code, 7);
+    assert!(wrong_key.stderr.contains("wrong_key"), "{}", wrong_key.stderr);
+    assert_eq!(run(&dir.path().join("missing.db"), &key, Some("leitung"), &["occupancy"]).code, 7);
+    assert!(!dir.path().join("missing.db").exists());
+}
