@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, then builds and runs every test of the workspace.
+# The test command: installs what is missing, then builds and runs every test: Rust (unit,
+# property, service, crash, CLI, app layer, end-to-end in the real window) and the UI's vitest.
 # Reuses a build cache outside the clone when there is one ($HOME/.cache/kitakontor/target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,8 @@ source scripts/setup-debian.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kitakontor/target}"
 export CARGO_TERM_COLOR=never
 start=$(date +%s)
-cargo build --workspace --all-targets --locked
-cargo test --workspace --locked -- --test-threads=2
+./scripts/build-ui.sh
+(cd ui && npm test --silent)
+cargo build --workspace --all-targets --locked --features kitakontor-app/ts
+cargo test --workspace --locked --features kitakontor-app/ts -- --test-threads=2
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

@@ -19,7 +19,7 @@ use kitakontor_core::command as c;
 use kitakontor_core::ids::*;
 use kitakontor_core::permission::{Actor, Role};
 use kitakontor_core::person::Address;
-use kitakontor_store::key::{DbKey, KeySource, KeyringStore, KEY_ENV};
+use kitakontor_store::key::{default_db_path, KeySource, KeyringStore};
 use kitakontor_store::{Store, StoreError};
 use output::Out;
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ impl CliError {
             CliError::Store(e) => match e {
                 StoreError::NotFound { .. } => 3,
                 StoreError::Denied(_) => 4,
-                StoreError::Domain(_) | StoreError::Conflict(_) => 5,
+                StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) => 5,
                 StoreError::Auth(_) => 6,
                 StoreError::DatabaseMissing(_)
                 | StoreError::DatabaseExists(_)
@@ -94,25 +94,13 @@ pub fn main() -> ExitCode {
 }
 
 fn db_path(cli: &Cli) -> PathBuf {
-    cli.db.clone().unwrap_or_else(|| {
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."));
-        base.join("kitakontor").join("kitakontor.db")
-    })
+    cli.db.clone().unwrap_or_else(default_db_path)
 }
 
 static KEYRING: KeyringStore = KeyringStore;
 
 fn key_source(cli: &Cli) -> Result<KeySource<'static>> {
-    if let Ok(hex) = std::env::var(KEY_ENV) {
-        return Ok(KeySource::Explicit(DbKey::from_hex(&hex)?));
-    }
-    Ok(match &cli.key_file {
-        Some(p) => KeySource::File(p.clone()),
-        None => KeySource::Store(&KEYRING),
-    })
+    Ok(kitakontor_store::key::key_source(cli.key_file.clone(), &KEYRING)?)
 }
 
 pub async fn open(cli: &Cli) -> Result<Store> {

@@ -85,7 +85,7 @@ impl Out {
             println!("  Einrichtung {name}: {id}");
         }
         println!("  {} Kinder, {} Verträge, {} offene Anmeldungen, {} Anwesenheitseinträge", s.children, s.contracts, s.open_applications, s.attendance_events);
-        println!("  Konten (Passwort für alle: {}):", kitakontor_store::demo::DEMO_PASSWORD);
+        println!("  Konten (Passwort für alle: {}, PIN {}):", kitakontor_store::demo::DEMO_PASSWORD, kitakontor_store::demo::DEMO_PIN);
         for (u, r) in &s.accounts {
             println!("    {u:<12} {}", r.label_de());
         }

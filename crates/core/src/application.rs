@@ -21,6 +21,7 @@ pub const MAX_CHOICES: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ApplicationState {
     /// On the waiting list.
     Open,
@@ -97,6 +98,7 @@ impl ApplicationState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ApplicationOrigin {
     Office,
     Portal,

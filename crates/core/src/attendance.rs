@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AbsenceType {
     Sick,
     Holiday,
@@ -36,6 +37,7 @@ impl AbsenceType {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "absence_type")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AttendanceKind {
     CheckIn,
     CheckOut,
@@ -66,6 +68,7 @@ pub struct AttendanceEvent {
 /// What a day looks like after applying all events in order, corrections replacing their target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DayStatus {
     NotRecorded,
     Present { since: DateTime<Utc> },

@@ -9,6 +9,7 @@ use std::str::FromStr;
 /// Krippe / Kindergarten / Hort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CareType {
     /// Krippe, 0–3 years.
     Nursery,
@@ -65,6 +66,8 @@ impl FromStr for CareType {
 /// exact and sums never drift. Valid range 1.0–12.0 h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(as = "f64"))]
 pub struct CareHours(u16);
 
 impl CareHours {
@@ -145,6 +148,7 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
 
 /// A closed date range `[start, end]`; `end == None` means open-ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Period {
     pub start: NaiveDate,
     pub end: Option<NaiveDate>,

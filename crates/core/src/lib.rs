@@ -11,6 +11,7 @@ pub mod command;
 pub mod contract;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod occupancy;
 pub mod permission;
 pub mod person;

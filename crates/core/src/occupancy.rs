@@ -32,6 +32,7 @@ pub struct Hold {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MonthOccupancy {
     pub month: NaiveDate,
     pub care_type: CareType,
@@ -47,6 +48,7 @@ pub struct MonthOccupancy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Forecast {
     pub months: Vec<MonthOccupancy>,
     /// Leadership FTE per month (1 per 10 FTE of pedagogical staff over all care types).

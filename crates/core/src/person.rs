@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Address {
     pub street: String,
     pub postal_code: String,
@@ -26,6 +27,7 @@ impl Address {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Child {
     pub id: ChildId,
     pub facility_id: FacilityId,
@@ -40,6 +42,7 @@ pub struct Child {
 
 /// Sensitive: health data of a child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HealthRecord {
     /// Date of the measles protection proof (Masernschutz), required since 1 March 2020.
     pub measles_proof: Option<NaiveDate>,
@@ -59,6 +62,7 @@ pub struct Guardian {
 
 /// Sensitive: income and bank data of a guardian. Only office staff and provider admins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GuardianFinance {
     /// Yearly household income in cents, if declared.
     pub income_cents: Option<i64>,

@@ -13,6 +13,7 @@ pub const HOLD_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ReservationStatus {
     /// Made on this PC, not yet accepted by the hub.
     Provisional,

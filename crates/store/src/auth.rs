@@ -61,6 +61,7 @@ pub fn failure_delay(n: i64) -> Duration {
 
 /// An account as the login screen lists it (no secrets, no child data).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccountSummary {
     pub user_id: UserId,
     pub username: String,

@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 
 /// What the caller gets back once a command is durably stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Receipt {
     pub command_id: CommandId,
     pub client_seq: i64,
@@ -99,13 +100,20 @@ impl Store {
 
     /// Runs many commands in one transaction: all or none (imports, demo data).
     pub async fn execute_batch(&self, actor: &Actor, commands: Vec<(Command, Option<String>)>) -> Result<Vec<Receipt>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.execute_batch_indexed(actor, commands).await.map_err(|(_, e)| e)
+    }
+
+    /// Like `execute_batch`; a failure also names the index of the command that failed, so an
+    /// import can say which line of the file it came from.
+    pub async fn execute_batch_indexed(&self, actor: &Actor, commands: Vec<(Command, Option<String>)>) -> std::result::Result<Vec<Receipt>, (usize, StoreError)> {
+        let last = commands.len().saturating_sub(1);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| (0, e.into()))?;
         let now = self.now();
         let mut out = Vec::with_capacity(commands.len());
-        for (c, secret) in &commands {
-            out.push(execute_in(&mut tx, actor, c, secret.as_deref(), now).await?);
+        for (i, (c, secret)) in commands.iter().enumerate() {
+            out.push(execute_in(&mut tx, actor, c, secret.as_deref(), now).await.map_err(|e| (i, e))?);
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(|e| (last, e.into()))?;
         Ok(out)
     }
 

@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 /// The password of every demo account. Demo only: printed on purpose.
 pub const DEMO_PASSWORD: &str = "kitakontor-demo";
+/// The quick-unlock PIN of every demo account. Demo only.
+pub const DEMO_PIN: &str = "1234";
 
 const FIRST: &[&str] = &[
     "Emma", "Mia", "Hannah", "Sophia", "Lina", "Zoë", "Ella", "Mila", "Clara", "Lea", "Lotta", "Frieda", "Jördis", "Malin", "Ida", "Amélie",
@@ -112,6 +114,14 @@ impl Store {
             ("erzieher2", "Mehmet Öztürk", Role::Educator, Some(0)),
             ("erzieherin3", "Lisa Auwald", Role::Educator, Some(1)),
             ("technik", "Tim Techniker", Role::TechAdmin, None),
+            // One more educator for each remaining group (no PIN: they use the password).
+            ("erz.schnecken", "Katrin Schneck", Role::Educator, Some(0)),
+            ("erz.eulen", "Björn Eulner", Role::Educator, Some(0)),
+            ("erz.baeren", "Doreen Bär", Role::Educator, Some(0)),
+            ("erz.kaefer2", "René Käfer", Role::Educator, Some(1)),
+            ("erz.fuechse2", "Özlem Fuchs", Role::Educator, Some(1)),
+            ("erz.eulen2", "Sven Eule", Role::Educator, Some(1)),
+            ("erz.baeren2", "Julia Brumm", Role::Educator, Some(1)),
         ];
         let mut educators = Vec::new();
         for (user, display, role, fac) in staff {
@@ -125,10 +135,23 @@ impl Store {
                 educators.push((uid, fac.map(|i| facilities[i].0).expect("educators belong to a facility")));
             }
         }
-        // Educators: the first takes Käfer + Füchse of her facility, the others one group each.
+        // Educators: Jana works in Käfer and Füchse (half each); the others fill the groups of
+        // their facility in order, so every group has staff.
+        let mut next_group: std::collections::HashMap<FacilityId, usize> = std::collections::HashMap::new();
         for (i, (uid, fid)) in educators.iter().enumerate() {
             let fac_groups: Vec<GroupId> = groups.iter().filter(|g| g.0 == *fid).map(|g| g.1).collect();
-            let mine: Vec<GroupId> = if i == 0 { vec![fac_groups[0], fac_groups[2]] } else { vec![fac_groups[i % fac_groups.len()]] };
+            let mine: Vec<GroupId> = if i == 0 {
+                vec![fac_groups[0], fac_groups[2]]
+            } else {
+                let n = next_group.entry(*fid).or_insert(if *fid == facilities[0].0 { 1 } else { 0 });
+                // Skip Füchse in facility 0: Jana is there.
+                if *fid == facilities[0].0 && *n == 2 {
+                    *n += 1;
+                }
+                let g = fac_groups[*n % fac_groups.len()];
+                *n += 1;
+                vec![g]
+            };
             for g in mine {
                 push(&mut cmds, c::AssignStaff { group_id: g, user_id: *uid }.into());
             }
@@ -261,6 +284,13 @@ impl Store {
         }
         let n = cmds.len();
         self.execute_batch(&admin, cmds).await?;
+        for account in self.list_accounts().await?.into_iter().filter(|a| !a.username.starts_with("erz.")) {
+            let actor = self.actor(account.user_id).await?;
+            self.set_own_pin(&actor, DEMO_PIN).await?;
+        }
+        // The demo stands for a Kita whose data the hub has long confirmed: its commands are
+        // not waiting for sync. (Real work after this lands in the outbox as pending.)
+        sqlx::query("UPDATE outbox SET status = 'applied'").execute(&self.pool).await?;
         Ok(DemoSummary {
             facilities: facilities.iter().map(|f| (f.0, f.1.to_string())).collect(),
             accounts,

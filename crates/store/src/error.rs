@@ -1,3 +1,4 @@
+use kitakontor_core::import::ImportError;
 use kitakontor_core::permission::PermissionDenied;
 use kitakontor_core::DomainError;
 use thiserror::Error;
@@ -28,6 +29,9 @@ pub enum StoreError {
     Auth(#[from] AuthError),
     #[error("{0}")]
     Conflict(String),
+    /// A waiting-list file that cannot be imported as a whole (its message is German).
+    #[error("{0}")]
+    Import(#[from] ImportError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -71,6 +75,7 @@ impl StoreError {
             StoreError::NotFound { .. } => "not_found",
             StoreError::Auth(_) => "auth_failed",
             StoreError::Conflict(_) => "conflict",
+            StoreError::Import(_) => "import_invalid",
             StoreError::Db(_) | StoreError::Migrate(_) => "database",
         }
     }

@@ -179,3 +179,25 @@ mod tests {
         assert!(src.load(db).unwrap() == created);
     }
 }
+
+/// The database file when none is given: `$XDG_DATA_HOME/kitakontor/kitakontor.db`
+/// (`~/.local/share/kitakontor/kitakontor.db`).
+pub fn default_db_path() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("kitakontor").join("kitakontor.db")
+}
+
+/// The key source the CLI and the desktop app share: `KITAKONTOR_DB_KEY`, else the key file,
+/// else the credential store.
+pub fn key_source<'a>(key_file: Option<PathBuf>, store: &'a dyn SecretStore) -> Result<KeySource<'a>> {
+    if let Ok(hex) = std::env::var(KEY_ENV) {
+        return Ok(KeySource::Explicit(DbKey::from_hex(&hex)?));
+    }
+    Ok(match key_file {
+        Some(p) => KeySource::File(p),
+        None => KeySource::Store(store),
+    })
+}

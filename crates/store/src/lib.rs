@@ -11,9 +11,11 @@ mod commands;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod key;
 mod outbox;
 pub mod queries;
+pub mod settings;
 mod rows;
 pub mod time;
 

@@ -22,6 +22,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FacilitySummary {
     pub id: FacilityId,
     pub name: String,
@@ -30,6 +31,7 @@ pub struct FacilitySummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GroupSummary {
     pub id: GroupId,
     pub name: String,
@@ -38,6 +40,7 @@ pub struct GroupSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChildSummary {
     pub id: ChildId,
     pub first_name: String,
@@ -47,6 +50,7 @@ pub struct ChildSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GuardianSummary {
     pub id: GuardianId,
     pub first_name: String,
@@ -57,6 +61,7 @@ pub struct GuardianSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChildDetail {
     #[serde(flatten)]
     pub child: Child,
@@ -66,6 +71,7 @@ pub struct ChildDetail {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketSummary {
     pub id: TicketId,
     pub child_id: ChildId,
@@ -75,6 +81,7 @@ pub struct TicketSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitingEntry {
     pub position: u32,
     pub application_id: ApplicationId,
@@ -95,6 +102,7 @@ pub struct WaitingEntry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttendanceRow {
     pub child_id: ChildId,
     pub child_name: String,
@@ -103,6 +111,7 @@ pub struct AttendanceRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OutboxStats {
     pub pending: i64,
     pub last_seq: i64,
@@ -508,5 +517,69 @@ impl Store {
     pub async fn reservation_start(&self, id: ReservationId) -> Result<NaiveDate> {
         let mut conn = self.pool.acquire().await?;
         Ok(rows::reservation(&mut conn, id).await?.0.start_date)
+    }
+}
+
+/// A group with its staff, for the Gruppen screen (required vs planned staff).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupStaffing {
+    pub group: GroupSummary,
+    pub staff: Vec<String>,
+    pub children: Vec<ChildSummary>,
+    /// Sum of contracted hours per day of the group's children under contract today.
+    pub contracted_hours: f64,
+    /// Planned pedagogical FTE: each assigned educator, shared between their groups.
+    pub planned_fte: f64,
+}
+
+impl Store {
+    pub async fn group_staffing(&self, actor: &Actor, facility: FacilityId) -> Result<Vec<GroupStaffing>> {
+        let groups = self.groups(actor, facility).await?;
+        let visible = group_filter(actor);
+        let today = date(self.now().date_naive());
+        let mut out = Vec::new();
+        for g in groups {
+            if visible.as_ref().is_some_and(|v| !v.contains(&g.id.to_string())) {
+                continue;
+            }
+            // An educator working in n groups counts 1/n in each (staff hours are not recorded yet).
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT u.display_name, (SELECT count(*) FROM group_staff o WHERE o.user_id = u.id)
+                 FROM group_staff s JOIN users u ON u.id = s.user_id WHERE s.group_id = ? AND u.active = 1 ORDER BY u.display_name",
+            )
+            .bind(g.id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            let planned_fte = rows.iter().map(|(_, n)| 1.0 / (*n).max(1) as f64).sum();
+            let staff: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
+            let kids: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT id, first_name, last_name, birth_date FROM children WHERE group_id = ? ORDER BY last_name, first_name",
+            )
+            .bind(g.id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            let tenths: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(SUM((SELECT v.care_tenths FROM contract_versions v WHERE v.contract_id = k.id AND v.valid_from <= ?2 ORDER BY v.version_no DESC LIMIT 1)), 0)
+                 FROM contracts k JOIN children c ON c.id = k.child_id
+                 WHERE c.group_id = ?1 AND k.start_date <= ?2 AND (k.end_date IS NULL OR k.end_date >= ?2)",
+            )
+            .bind(g.id.to_string())
+            .bind(&today)
+            .fetch_one(&self.pool)
+            .await?;
+            let name = g.name.clone();
+            out.push(GroupStaffing {
+                staff,
+                children: kids
+                    .into_iter()
+                    .map(|k| ChildSummary { id: uuid(&k.0), first_name: k.1, last_name: k.2, birth_date: parse_date(&k.3), group: Some(name.clone()) })
+                    .collect(),
+                contracted_hours: tenths as f64 / 10.0,
+                planned_fte,
+                group: g,
+            });
+        }
+        Ok(out)
     }
 }

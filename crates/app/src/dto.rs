@@ -1,0 +1,140 @@
+//! What crosses the IPC boundary: inputs are typed structs that refuse unknown fields, outputs
+//! are serde types. TypeScript types are generated from these (feature `ts`).
+
+use chrono::NaiveDate;
+use kitakontor_core::ids::*;
+use kitakontor_core::occupancy::MonthOccupancy;
+use kitakontor_core::permission::{Permission, Role};
+use kitakontor_store::auth::AccountSummary;
+use kitakontor_store::queries::WaitingEntry;
+use serde::{Deserialize, Serialize};
+
+macro_rules! input {
+    ($( $(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? } )*) => {$(
+        $(#[$m])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        #[serde(deny_unknown_fields)]
+        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
+    )*};
+}
+
+input! {
+    LoginInput { username: String, password: String }
+    /// Unlock one's own locked session: with the PIN, or with the password.
+    UnlockInput { pin: Option<String>, password: Option<String> }
+    SetupInput {
+        facility_name: String, municipality: String, nursery: u32, kindergarten: u32, after_school: u32,
+        username: String, display_name: String, password: String,
+    }
+    SearchInput { query: String }
+    ChildRef { child_id: ChildId }
+    GuardianRef { guardian_id: GuardianId }
+    ReserveInput { application_id: ApplicationId, start_date: Option<NaiveDate> }
+    RejectInput { application_id: ApplicationId, reason: String }
+    CancelReservationInput { reservation_id: ReservationId, reason: String }
+    ConcludeInput { reservation_id: ReservationId, care_hours: f64, start_date: Option<NaiveDate>, settling_in_weeks: u8 }
+    AmendInput { contract_id: ContractId, valid_from: NaiveDate, care_hours: f64, note: String }
+    TerminateInput { contract_id: ContractId, end_date: NaiveDate, reason: String }
+    AttendanceInput { child_id: ChildId, action: AttendanceAction, corrects: Option<AttendanceEventId> }
+    CreateUserInput { username: String, display_name: String, role: Role, password: String, groups: Vec<GroupId> }
+    PinInput { pin: String }
+    IdleInput { minutes: u32 }
+    ImportInput { file_name: String }
+}
+
+/// What the attendance screen's keys and buttons record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AttendanceAction {
+    CheckIn,
+    CheckOut,
+    Sick,
+    Holiday,
+    Other,
+}
+
+/// The logged-in person as the UI shows them, with the permissions the UI mirrors.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SessionInfo {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub role_label: String,
+    pub facility_id: Option<FacilityId>,
+    pub facility_name: String,
+    pub locked: bool,
+    pub has_pin: bool,
+    /// Seconds of inactivity before the session locks.
+    pub idle_seconds: u32,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StartInfo {
+    pub demo: bool,
+    /// No account yet: the first-start wizard runs.
+    pub needs_setup: bool,
+    pub accounts: Vec<AccountSummary>,
+    pub session: Option<SessionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AttendanceSummary {
+    pub expected: u32,
+    pub present: u32,
+    pub left: u32,
+    pub absent: u32,
+    pub not_recorded: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Pending {
+    /// Commands not yet confirmed by the hub.
+    pub outbox: i64,
+    pub open_applications: u32,
+    pub tickets_requested: u32,
+    pub files_in_inbox: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Overview {
+    /// Free places per care type for the next 12 months (empty without the permission).
+    pub months: Vec<MonthOccupancy>,
+    /// Reservations that lapse within 2 days.
+    pub expiring: Vec<WaitingEntry>,
+    pub attendance: Option<AttendanceSummary>,
+    pub pending: Pending,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ContractRow {
+    pub child_name: String,
+    pub contract: kitakontor_core::contract::Contract,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GroupView {
+    pub staffing: kitakontor_store::queries::GroupStaffing,
+    /// Required pedagogical FTE for the contracted hours (SächsKitaG §12).
+    pub required_fte: f64,
+    /// Planned FTE: each assigned educator, shared between their groups.
+    pub planned_fte: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Settings {
+    pub idle_minutes: u32,
+    pub idle_max_minutes: u32,
+    pub facility: Option<kitakontor_store::queries::FacilitySummary>,
+}

@@ -1,0 +1,190 @@
+//! The Kitakontor desktop app: a thin Tauri shell. It opens the encrypted database (key from the
+//! OS credential store), owns the window and the watched inbox folder, and maps each command to
+//! one method of `kitakontor_app::App`. No business rule lives here.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use kitakontor_app::dto::*;
+use kitakontor_app::{App, AppError};
+use kitakontor_store::auth::AccountSummary;
+use kitakontor_store::key::{default_db_path, key_source, KeyringStore};
+use kitakontor_store::queries::*;
+use kitakontor_store::{Receipt, Store, StoreError};
+use std::path::PathBuf;
+use tauri::{Emitter, Manager, State};
+
+/// The app, or why it could not start (shown by the UI instead of the login).
+struct Shell(Result<App, AppError>);
+
+impl Shell {
+    fn app(&self) -> Result<&App, AppError> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+}
+
+type Res<T> = Result<T, AppError>;
+
+macro_rules! call {
+    ($name:ident() -> $out:ty) => {
+        #[tauri::command]
+        async fn $name(shell: State<'_, Shell>) -> Res<$out> {
+            shell.app()?.$name().await
+        }
+    };
+    ($name:ident($input:ty) -> $out:ty) => {
+        #[tauri::command]
+        async fn $name(shell: State<'_, Shell>, input: $input) -> Res<$out> {
+            shell.app()?.$name(input).await
+        }
+    };
+}
+
+call!(start_info() -> StartInfo);
+call!(setup(SetupInput) -> SessionInfo);
+call!(login(LoginInput) -> SessionInfo);
+call!(unlock(UnlockInput) -> SessionInfo);
+call!(touch() -> Option<SessionInfo>);
+call!(session() -> Option<SessionInfo>);
+call!(overview() -> Overview);
+call!(search_children(SearchInput) -> Vec<ChildSummary>);
+call!(child_detail(ChildRef) -> ChildDetail);
+call!(child_health(ChildRef) -> kitakontor_core::person::HealthRecord);
+call!(guardian_finance(GuardianRef) -> kitakontor_core::person::GuardianFinance);
+call!(waiting_list() -> Vec<WaitingEntry>);
+call!(reserve(ReserveInput) -> Receipt);
+call!(reject_application(RejectInput) -> Receipt);
+call!(cancel_reservation(CancelReservationInput) -> Receipt);
+call!(contracts() -> Vec<ContractRow>);
+call!(conclude_contract(ConcludeInput) -> Receipt);
+call!(amend_contract(AmendInput) -> Receipt);
+call!(terminate_contract(TerminateInput) -> Receipt);
+call!(groups() -> Vec<GroupView>);
+call!(attendance_today() -> Vec<AttendanceRow>);
+call!(record_attendance(AttendanceInput) -> Receipt);
+call!(users() -> Vec<AccountSummary>);
+call!(create_user(CreateUserInput) -> Receipt);
+call!(set_pin(PinInput) -> ());
+call!(settings() -> Settings);
+call!(set_idle_minutes(IdleInput) -> ());
+call!(import_preview(ImportInput) -> kitakontor_core::import::ImportPreview);
+call!(import_commit(ImportInput) -> kitakontor_store::import::ImportSummary);
+
+#[tauri::command]
+fn lock(shell: State<'_, Shell>) -> Res<()> {
+    shell.app()?.lock();
+    Ok(())
+}
+
+#[tauri::command]
+fn logout(shell: State<'_, Shell>) -> Res<()> {
+    shell.app()?.logout();
+    Ok(())
+}
+
+#[tauri::command]
+fn inbox_files(shell: State<'_, Shell>) -> Res<Vec<String>> {
+    Ok(shell.app()?.inbox_files().unwrap_or_default())
+}
+
+/// Command-line options of the desktop app (few on purpose; the rest is in the UI).
+struct Options {
+    demo: bool,
+    db: PathBuf,
+    key_file: Option<PathBuf>,
+    inbox: PathBuf,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(PathBuf::from);
+    let demo = args.iter().any(|a| a == "--demo");
+    let db = value("--db").or_else(|| std::env::var_os("KITAKONTOR_DB").map(PathBuf::from)).unwrap_or_else(|| {
+        if demo {
+            default_db_path().with_file_name("demo.db")
+        } else {
+            default_db_path()
+        }
+    });
+    let key_file = value("--key-file").or_else(|| std::env::var_os("KITAKONTOR_KEY_FILE").map(PathBuf::from)).or_else(|| demo.then(|| db.with_extension("key")));
+    let inbox = value("--inbox").or_else(|| std::env::var_os("KITAKONTOR_INBOX").map(PathBuf::from)).unwrap_or_else(|| db.with_file_name("Eingang"));
+    Options { demo, db, key_file, inbox }
+}
+
+static KEYRING: KeyringStore = KeyringStore;
+
+/// Opens the database; in demo mode a missing one is created with the demo data. A normal
+/// start never creates a database silently: without one, the first-start wizard runs on a new
+/// file only when there is no file at all.
+async fn open(o: &Options) -> Result<App, StoreError> {
+    let source = key_source(o.key_file.clone(), &KEYRING)?;
+    let store = if o.db.exists() {
+        Store::open(&o.db, &source.load(&o.db)?).await?
+    } else {
+        let store = Store::create(&o.db, &source.create(&o.db)?).await?;
+        if o.demo {
+            let summary = store.seed_demo(2026).await?;
+            tracing::info!(children = summary.children, "demo data created");
+        }
+        store
+    };
+    std::fs::create_dir_all(&o.inbox).map_err(|e| StoreError::Conflict(format!("Eingangsordner {}: {e}", o.inbox.display())))?;
+    Ok(App::new(store, o.demo).with_inbox(o.inbox.clone()))
+}
+
+/// Watches the inbox folder and tells the window when CSV files appear or vanish.
+fn watch_inbox(handle: tauri::AppHandle, dir: PathBuf) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Only changes of the folder's content count. Reading the folder (below) causes
+        // access events itself; reacting to those would loop forever.
+        let Ok(event) = res else { return };
+        if matches!(event.kind, notify::EventKind::Access(_) | notify::EventKind::Any | notify::EventKind::Other) {
+            return;
+        }
+        tracing::debug!(?event, "inbox folder changed");
+        {
+            if let Some(shell) = handle.try_state::<Shell>() {
+                if let Ok(app) = shell.app() {
+                    let _ = handle.emit("inbox-changed", app.inbox_files().unwrap_or_default());
+                }
+            }
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KITAKONTOR_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let o = options();
+    let app = tauri::async_runtime::block_on(open(&o)).map_err(AppError::from);
+    if let Err(e) = &app {
+        tracing::error!(error = %e, "cannot open the database");
+    }
+    let inbox = o.inbox.clone();
+    tauri::Builder::default()
+        .manage(Shell(app))
+        .setup(move |tauri_app| {
+            match watch_inbox(tauri_app.handle().clone(), inbox) {
+                // The watcher lives as long as the app.
+                Ok(w) => {
+                    tauri_app.manage(w);
+                }
+                Err(e) => tracing::warn!(error = %e, "inbox folder not watched"),
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            start_info, setup, login, unlock, lock, logout, touch, session,
+            overview, search_children, child_detail, child_health, guardian_finance,
+            waiting_list, reserve, reject_application, cancel_reservation,
+            contracts, conclude_contract, amend_contract, terminate_contract,
+            groups, attendance_today, record_attendance,
+            users, create_user, set_pin, settings, set_idle_minutes,
+            inbox_files, import_preview, import_commit,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running the Kitakontor window");
+}

@@ -1,0 +1,130 @@
+// The one typed wrapper around the shell's Tauri commands. Each command takes at most one
+// argument, named `input`; errors arrive as `AppError { code, message }` and are passed on
+// unchanged (the UI shows `message` and branches only on `code`).
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+import type { AccountSummary } from './bindings/AccountSummary';
+import type { AmendInput } from './bindings/AmendInput';
+import type { AppError } from './bindings/AppError';
+import type { AttendanceInput } from './bindings/AttendanceInput';
+import type { AttendanceRow } from './bindings/AttendanceRow';
+import type { CancelReservationInput } from './bindings/CancelReservationInput';
+import type { ChildDetail } from './bindings/ChildDetail';
+import type { ChildRef } from './bindings/ChildRef';
+import type { ChildSummary } from './bindings/ChildSummary';
+import type { ConcludeInput } from './bindings/ConcludeInput';
+import type { ContractRow } from './bindings/ContractRow';
+import type { CreateUserInput } from './bindings/CreateUserInput';
+import type { GroupView } from './bindings/GroupView';
+import type { GuardianFinance } from './bindings/GuardianFinance';
+import type { GuardianRef } from './bindings/GuardianRef';
+import type { HealthRecord } from './bindings/HealthRecord';
+import type { IdleInput } from './bindings/IdleInput';
+import type { ImportInput } from './bindings/ImportInput';
+import type { LoginInput } from './bindings/LoginInput';
+import type { Overview } from './bindings/Overview';
+import type { PinInput } from './bindings/PinInput';
+import type { Receipt } from './bindings/Receipt';
+import type { RejectInput } from './bindings/RejectInput';
+import type { ReserveInput } from './bindings/ReserveInput';
+import type { SearchInput } from './bindings/SearchInput';
+import type { SessionInfo } from './bindings/SessionInfo';
+import type { Settings } from './bindings/Settings';
+import type { SetupInput } from './bindings/SetupInput';
+import type { StartInfo } from './bindings/StartInfo';
+import type { TerminateInput } from './bindings/TerminateInput';
+import type { UnlockInput } from './bindings/UnlockInput';
+import type { WaitingEntry } from './bindings/WaitingEntry';
+import type { ImportPreview } from './bindings/ImportPreview';
+import type { ImportSummary } from './bindings/ImportSummary';
+import { t } from './i18n';
+
+export type { AppError };
+
+/** Is this value an `AppError` as the shell rejects with? */
+export function isAppError(e: unknown): e is AppError {
+  return typeof e === 'object' && e !== null && typeof (e as AppError).code === 'string' && typeof (e as AppError).message === 'string';
+}
+
+/** Whatever was thrown, as an `AppError` (AppErrors themselves unchanged). */
+export function toAppError(e: unknown): AppError {
+  if (isAppError(e)) return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return { code: 'internal', message: t('error.unexpected', { detail }) };
+}
+
+type ErrorListener = (e: AppError) => void;
+let errorListener: ErrorListener | null = null;
+
+/**
+ * Called with every error of every command. The app uses it to show the lock screen on
+ * `locked` and the login on `not_logged_in`, whichever screen made the call.
+ */
+export function onCommandError(listener: ErrorListener | null): void {
+  errorListener = listener;
+}
+
+async function call<T>(command: string, input?: unknown): Promise<T> {
+  try {
+    return await invoke<T>(command, input === undefined ? undefined : { input });
+  } catch (e) {
+    const err = toAppError(e);
+    errorListener?.(err);
+    throw err;
+  }
+}
+
+// Start, session
+export const startInfo = () => call<StartInfo>('start_info');
+export const setup = (input: SetupInput) => call<SessionInfo>('setup', input);
+export const login = (input: LoginInput) => call<SessionInfo>('login', input);
+export const unlock = (input: UnlockInput) => call<SessionInfo>('unlock', input);
+export const lock = () => call<void>('lock');
+export const logout = () => call<void>('logout');
+export const touch = () => call<SessionInfo | null>('touch');
+export const session = () => call<SessionInfo | null>('session');
+
+// Reading
+export const overview = () => call<Overview>('overview');
+export const searchChildren = (input: SearchInput) => call<ChildSummary[]>('search_children', input);
+export const childDetail = (input: ChildRef) => call<ChildDetail>('child_detail', input);
+/** Audited read. */
+export const childHealth = (input: ChildRef) => call<HealthRecord>('child_health', input);
+/** Audited read. */
+export const guardianFinance = (input: GuardianRef) => call<GuardianFinance>('guardian_finance', input);
+
+// Applications
+export const waitingList = () => call<WaitingEntry[]>('waiting_list');
+export const reserve = (input: ReserveInput) => call<Receipt>('reserve', input);
+export const rejectApplication = (input: RejectInput) => call<Receipt>('reject_application', input);
+export const cancelReservation = (input: CancelReservationInput) => call<Receipt>('cancel_reservation', input);
+
+// Contracts
+export const contracts = () => call<ContractRow[]>('contracts');
+export const concludeContract = (input: ConcludeInput) => call<Receipt>('conclude_contract', input);
+export const amendContract = (input: AmendInput) => call<Receipt>('amend_contract', input);
+export const terminateContract = (input: TerminateInput) => call<Receipt>('terminate_contract', input);
+
+// Groups, attendance
+export const groups = () => call<GroupView[]>('groups');
+export const attendanceToday = () => call<AttendanceRow[]>('attendance_today');
+export const recordAttendance = (input: AttendanceInput) => call<Receipt>('record_attendance', input);
+
+// Accounts, settings
+export const users = () => call<AccountSummary[]>('users');
+export const createUser = (input: CreateUserInput) => call<Receipt>('create_user', input);
+export const setPin = (input: PinInput) => call<void>('set_pin', input);
+export const settings = () => call<Settings>('settings');
+export const setIdleMinutes = (input: IdleInput) => call<void>('set_idle_minutes', input);
+
+// Import from the inbox folder
+export const inboxFiles = () => call<string[]>('inbox_files');
+export const importPreview = (input: ImportInput) => call<ImportPreview>('import_preview', input);
+export const importCommit = (input: ImportInput) => call<ImportSummary>('import_commit', input);
+
+/** The shell's `inbox-changed` event: the file names now in the watched inbox folder. */
+export function onInboxChanged(handler: (files: string[]) => void): Promise<UnlistenFn> {
+  return listen<string[]>('inbox-changed', (event) => handler(event.payload));
+}

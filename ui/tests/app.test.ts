@@ -1,0 +1,182 @@
+// The app as a whole in happy-dom against a mocked shell: login, screens by permission,
+// attendance keys, and the lock screen that unmounts every piece of child data.
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { flushSync, mount, tick, unmount } from 'svelte';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import App from '../src/App.svelte';
+import type { AttendanceRow } from '../src/lib/bindings/AttendanceRow';
+import type { SessionInfo } from '../src/lib/bindings/SessionInfo';
+import type { StartInfo } from '../src/lib/bindings/StartInfo';
+import { DIRECTOR, EDUCATOR, session } from './fixtures';
+
+let app: ReturnType<typeof mount> | null = null;
+let target: HTMLElement;
+
+beforeEach(() => {
+  target = document.createElement('div');
+  document.body.appendChild(target);
+});
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  target.remove();
+  clearMocks();
+});
+
+async function settle() {
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    await tick();
+  }
+  flushSync();
+}
+
+const q = (id: string) => target.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+
+interface Shell {
+  session: SessionInfo | null;
+  calls: { cmd: string; args: unknown }[];
+  attendance: AttendanceRow[];
+}
+
+function shell(s: SessionInfo, opts: { wrongPassword?: boolean } = {}): Shell {
+  const state: Shell = { session: null, calls: [], attendance: [{ child_id: 'c-1', child_name: 'Lena Özil', group: 'Sonnen', status: 'not_recorded' }] };
+  mockIPC((cmd, args) => {
+    state.calls.push({ cmd, args });
+    const input = (args as { input?: Record<string, unknown> } | undefined)?.input;
+    switch (cmd) {
+      case 'start_info':
+        return { demo: true, needs_setup: false, accounts: [{ user_id: s.user_id, username: s.username, display_name: s.display_name, role: s.role, has_pin: s.has_pin, active: true }], session: state.session } satisfies StartInfo;
+      case 'login':
+        if (opts.wrongPassword && input?.password !== 'richtig') throw { code: 'auth_failed', message: 'Benutzername oder Passwort ist falsch.' };
+        state.session = s;
+        return s;
+      case 'lock':
+        if (state.session) state.session = { ...state.session, locked: true };
+        return null;
+      case 'unlock':
+        if (input?.pin !== '1234') throw { code: 'auth_failed', message: 'PIN falsch.' };
+        state.session = s;
+        return s;
+      case 'logout':
+        state.session = null;
+        return null;
+      case 'overview':
+        return { months: [], expiring: [], attendance: null, pending: { outbox: 3, open_applications: 0, tickets_requested: 0, files_in_inbox: 0 } };
+      case 'attendance_today':
+        return state.attendance;
+      case 'record_attendance':
+        state.attendance = [{ ...state.attendance[0], status: { present: { since: '2026-03-02T07:15:00Z' } } }];
+        return { command_id: 'x', client_seq: 1 };
+      case 'touch':
+      case 'session':
+        return state.session;
+      default:
+        return [];
+    }
+  });
+  return state;
+}
+
+async function loginAs(s: SessionInfo, password = 'kitakontor-demo') {
+  app = mount(App, { target });
+  await settle();
+  q(`account-${s.username}`)!.click();
+  await settle();
+  const pw = q('login-password') as HTMLInputElement;
+  pw.value = password;
+  pw.dispatchEvent(new Event('input', { bubbles: true }));
+  flushSync();
+  (q('login-submit') as HTMLButtonElement).click();
+  await settle();
+}
+
+describe('App', () => {
+  test('login shows who is logged in, the sync hint and the permitted screens', async () => {
+    const s = session(EDUCATOR, { username: 'erzieherin', display_name: 'Eva Erzieherin', role: 'educator', role_label: 'Erzieher/in' });
+    shell(s);
+    await loginAs(s);
+    expect(q('current-user')?.textContent).toContain('Eva Erzieherin · Erzieher/in · Kita Sonnenschein');
+    expect(q('screen-overview')).not.toBeNull();
+    expect(q('sync-hint')?.textContent).toBe('3 Befehle warten auf Abgleich');
+    expect(q('nav-attendance')).not.toBeNull();
+    expect(q('nav-applications')).toBeNull();
+    expect(q('nav-contracts')).toBeNull();
+  });
+
+  test('a wrong password shows the German error and keeps the input', async () => {
+    const s = session(DIRECTOR);
+    shell(s, { wrongPassword: true });
+    await loginAs(s, 'falsch');
+    expect(q('error')?.textContent).toBe('Benutzername oder Passwort ist falsch.');
+    expect((q('login-password') as HTMLInputElement).value).toBe('falsch');
+    expect(q('demo-hint')?.textContent).toContain('kitakontor-demo');
+  });
+
+  test('K on an attendance row checks the child in', async () => {
+    const s = session(DIRECTOR);
+    const sh = shell(s);
+    await loginAs(s);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: '6', code: 'Digit6', altKey: true, bubbles: true }));
+    await settle();
+    expect(q('screen-attendance')).not.toBeNull();
+    const row = q('attendance-row-c-1')!;
+    expect(q('attendance-status-c-1')?.textContent).toBe('Nicht erfasst');
+    row.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', bubbles: true }));
+    await settle();
+    expect(sh.calls.find((c) => c.cmd === 'record_attendance')?.args).toEqual({ input: { child_id: 'c-1', action: 'check_in', corrects: null } });
+    expect(q('attendance-status-c-1')?.textContent).toMatch(/^Anwesend seit \d\d:\d\d$/);
+  });
+
+  test('locking removes all child data from the DOM; the PIN unlocks', async () => {
+    const s = session(DIRECTOR);
+    const sh = shell(s);
+    await loginAs(s);
+    q('nav-attendance')!.click();
+    await settle();
+    expect(target.textContent).toContain('Lena Özil');
+
+    q('lock')!.click();
+    await settle();
+    expect(q('lock-screen')).not.toBeNull();
+    expect(target.textContent).toContain('Gesperrt – Anna Leitner');
+    expect(target.textContent).not.toContain('Lena Özil');
+    expect(q('screen-attendance')).toBeNull();
+    expect(q('current-user')).toBeNull();
+    expect(sh.calls.some((c) => c.cmd === 'lock')).toBe(true);
+
+    const pin = q('unlock-pin') as HTMLInputElement;
+    pin.value = '1234';
+    pin.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    (q('unlock-submit') as HTMLButtonElement).click();
+    await settle();
+    expect(q('lock-screen')).toBeNull();
+    expect(q('screen-overview')).not.toBeNull();
+  });
+
+  test('a "locked" error from any call shows the lock screen', async () => {
+    const s = session(DIRECTOR);
+    shell(s);
+    await loginAs(s);
+    mockIPC((cmd) => {
+      if (cmd === 'waiting_list') throw { code: 'locked', message: 'Die Sitzung ist gesperrt.' };
+      return [];
+    });
+    q('nav-applications')!.click();
+    await settle();
+    expect(q('lock-screen')).not.toBeNull();
+    expect(q('screen-applications')).toBeNull();
+  });
+
+  test('Benutzer wechseln ends the session and returns to the account list', async () => {
+    const s = session(DIRECTOR);
+    const sh = shell(s);
+    await loginAs(s);
+    q('switch-user')!.click();
+    await settle();
+    expect(sh.calls.some((c) => c.cmd === 'logout')).toBe(true);
+    expect(q(`account-${s.username}`)).not.toBeNull();
+    expect(q('current-user')).toBeNull();
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, test } from 'vitest';
+import { can, canSee, navItems, screenForShortcut } from '../src/lib/nav';
+import { DIRECTOR, EDUCATOR, OFFICE, TECH_ADMIN, session } from './fixtures';
+
+const ids = (perms: Parameters<typeof session>[0]) => navItems(session(perms)).map((s) => s.id);
+
+describe('navigation by permissions', () => {
+  test('educator sees no Anmeldungen and no Verträge', () => {
+    expect(ids(EDUCATOR)).toEqual(['overview', 'children', 'groups', 'attendance', 'settings']);
+  });
+
+  test('director sees every screen of the navigation', () => {
+    expect(ids(DIRECTOR)).toEqual(['overview', 'children', 'applications', 'contracts', 'groups', 'attendance', 'settings']);
+  });
+
+  test('office sees contracts but no applications and no attendance', () => {
+    const list = ids(OFFICE);
+    expect(list).toContain('contracts');
+    expect(list).not.toContain('applications');
+    expect(list).not.toContain('attendance');
+  });
+
+  test('Einstellungen is always there (own PIN)', () => {
+    expect(ids(TECH_ADMIN)).toEqual(['overview', 'settings']);
+    expect(ids([])).toContain('settings');
+  });
+
+  test('import is not in the navigation and needs manage_applications', () => {
+    expect(ids(DIRECTOR)).not.toContain('import');
+    expect(canSee(session(DIRECTOR), 'import')).toBe(true);
+    expect(canSee(session(EDUCATOR), 'import')).toBe(false);
+  });
+
+  test('Alt+digit is fixed per screen and respects permissions', () => {
+    expect(screenForShortcut(session(DIRECTOR), 6)).toBe('attendance');
+    expect(screenForShortcut(session(EDUCATOR), 6)).toBe('attendance');
+    expect(screenForShortcut(session(EDUCATOR), 3)).toBeNull();
+    expect(screenForShortcut(session(DIRECTOR), 9)).toBeNull();
+  });
+
+  test('no session, no screens', () => {
+    expect(navItems(null)).toEqual([]);
+    expect(can(null, 'read_children')).toBe(false);
+    expect(can(session(OFFICE), 'read_finance')).toBe(true);
+  });
+});
