@@ -8,7 +8,7 @@ const COMMANDS: &[&str] = &[
     "contracts", "conclude_contract", "amend_contract", "terminate_contract",
     "groups", "attendance_today", "record_attendance",
     "users", "create_user", "set_pin", "settings", "set_idle_minutes",
-    "inbox_files", "import_preview", "import_commit",
+    "inbox_files", "import_preview", "import_commit", "ui_ready",
 ];
 
 fn main() {

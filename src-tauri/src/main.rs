@@ -80,6 +80,20 @@ fn logout(shell: State<'_, Shell>) -> Res<()> {
     Ok(())
 }
 
+/// The UI reports that the first screen (login) is on display. With
+/// `KITAKONTOR_EXIT_WHEN_READY=1` the app prints the time since process start and exits:
+/// that is how `scripts/measure-startup.sh` measures launch-to-login.
+#[tauri::command]
+fn ui_ready(handle: tauri::AppHandle) {
+    if std::env::var_os("KITAKONTOR_EXIT_WHEN_READY").is_some() {
+        let ms = START.get().map(|t| t.elapsed().as_secs_f64() * 1000.0).unwrap_or(f64::NAN);
+        println!("ready {ms:.1} ms");
+        handle.exit(0);
+    }
+}
+
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 #[tauri::command]
 fn inbox_files(shell: State<'_, Shell>) -> Res<Vec<String>> {
     Ok(shell.app()?.inbox_files().unwrap_or_default())
@@ -154,6 +168,7 @@ fn watch_inbox(handle: tauri::AppHandle, dir: PathBuf) -> notify::Result<notify:
 }
 
 fn main() {
+    START.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KITAKONTOR_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -183,7 +198,7 @@ fn main() {
             contracts, conclude_contract, amend_contract, terminate_contract,
             groups, attendance_today, record_attendance,
             users, create_user, set_pin, settings, set_idle_minutes,
-            inbox_files, import_preview, import_commit,
+            inbox_files, import_preview, import_commit, ui_ready,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Kitakontor window");

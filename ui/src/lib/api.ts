@@ -78,6 +78,8 @@ async function call<T>(command: string, input?: unknown): Promise<T> {
 
 // Start, session
 export const startInfo = () => call<StartInfo>('start_info');
+/** Tells the shell the first screen is painted (start-up measurement; a no-op otherwise). */
+export const uiReady = () => call<void>('ui_ready');
 export const setup = (input: SetupInput) => call<SessionInfo>('setup', input);
 export const login = (input: LoginInput) => call<SessionInfo>('login', input);
 export const unlock = (input: UnlockInput) => call<SessionInfo>('unlock', input);
