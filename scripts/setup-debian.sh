@@ -9,6 +9,8 @@ packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
   # End-to-end tests: a virtual display and the WebDriver of WebKitGTK
   xvfb xauth webkit2gtk-driver
+  # The test of the real OS credential store (Secret Service in a private D-Bus session)
+  dbus gnome-keyring
 )
 need=()
 for pkg in "${packages[@]}"; do
