@@ -20,7 +20,12 @@ where
 }
 
 pub(crate) fn care_type(s: &str) -> CareType {
-    s.parse().expect("care_type constrained by CHECK")
+    match s {
+        "nursery" => CareType::Nursery,
+        "kindergarten" => CareType::Kindergarten,
+        "after_school" => CareType::AfterSchool,
+        other => other.parse().expect("care_type constrained by CHECK"),
+    }
 }
 
 pub(crate) fn hours(tenths: i64) -> CareHours {
