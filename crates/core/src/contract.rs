@@ -81,8 +81,7 @@ impl Contract {
     pub fn hours_on(&self, day: NaiveDate) -> CareHours {
         self.versions
             .iter()
-            .filter(|v| v.valid_from <= day)
-            .next_back()
+            .rfind(|v| v.valid_from <= day)
             .unwrap_or(&self.versions[0])
             .care_hours
     }

@@ -16,7 +16,8 @@ pub struct Address {
 
 impl Address {
     pub fn validate(&self) -> Result<(), DomainError> {
-        if !self.postal_code.is_empty() && !(self.postal_code.len() == 5 && self.postal_code.chars().all(|c| c.is_ascii_digit())) {
+        let five_digits = self.postal_code.len() == 5 && self.postal_code.chars().all(|c| c.is_ascii_digit());
+        if !self.postal_code.is_empty() && !five_digits {
             return Err(DomainError::InvalidField {
                 field: "postal_code",
                 reason: format!("'{}' is not a 5-digit German postal code", self.postal_code),

@@ -76,9 +76,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut prev = GENESIS.to_string();
-        let mut expected_seq = 1;
         let mut first_broken = None;
-        for (seq, at, user, action, cmd, records, prev_hash, hash) in &rows {
+        for (i, (seq, at, user, action, cmd, records, prev_hash, hash)) in rows.iter().enumerate() {
+            let expected_seq = i as i64 + 1;
             let reason = if *seq != expected_seq {
                 Some(format!("row {expected_seq} is missing (next row is {seq})"))
             } else if *prev_hash != prev {
@@ -93,7 +93,6 @@ impl Store {
                 break;
             }
             prev = hash.clone();
-            expected_seq += 1;
         }
         Ok(Report { rows: rows.len() as u64, head: prev, first_broken })
     }

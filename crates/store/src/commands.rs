@@ -343,7 +343,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 ctx.guard(Permission::WriteFinance, Scope::Child { facility, group })?;
             }
             let iban = c.iban.as_deref().filter(|i| !i.trim().is_empty()).map(normalise_iban).transpose()?;
-            if c.income_cents.is_some_and(|i| !(0..=100_000_000_00).contains(&i)) {
+            if c.income_cents.is_some_and(|i| !(0..=10_000_000_000).contains(&i)) {
                 return Err(DomainError::InvalidField { field: "income", reason: "must be between 0 and 100,000,000 €".into() }.into());
             }
             ctx.exec(

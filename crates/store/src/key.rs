@@ -161,24 +161,6 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
     f.write_all(content.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| StoreError::InvalidKey(e.to_string()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_round_trip_and_reject_garbage() {
-        let k = DbKey::generate();
-        assert_eq!(DbKey::from_hex(&k.to_hex()).unwrap() == k, true);
-        assert!(DbKey::from_hex("abc").is_err());
-        assert!(DbKey::from_hex(&"zz".repeat(32)).is_err());
-        let mem = MemoryStore::default();
-        let src = KeySource::Store(&mem);
-        let db = Path::new("/tmp/x.db");
-        assert!(matches!(src.load(db), Err(StoreError::KeyMissing(_))));
-        let created = src.create(db).unwrap();
-        assert!(src.load(db).unwrap() == created);
-    }
-}
 
 /// The database file when none is given: `$XDG_DATA_HOME/kitakontor/kitakontor.db`
 /// (`~/.local/share/kitakontor/kitakontor.db`).
@@ -200,4 +182,23 @@ pub fn key_source<'a>(key_file: Option<PathBuf>, store: &'a dyn SecretStore) -> 
         Some(p) => KeySource::File(p),
         None => KeySource::Store(store),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_reject_garbage() {
+        let k = DbKey::generate();
+        assert!(DbKey::from_hex(&k.to_hex()).unwrap() == k);
+        assert!(DbKey::from_hex("abc").is_err());
+        assert!(DbKey::from_hex(&"zz".repeat(32)).is_err());
+        let mem = MemoryStore::default();
+        let src = KeySource::Store(&mem);
+        let db = Path::new("/tmp/x.db");
+        assert!(matches!(src.load(db), Err(StoreError::KeyMissing(_))));
+        let created = src.create(db).unwrap();
+        assert!(src.load(db).unwrap() == created);
+    }
 }

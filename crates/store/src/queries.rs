@@ -327,7 +327,7 @@ impl Store {
                 ticket,
             }));
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|e| e.0);
         Ok(entries.into_iter().enumerate().map(|(i, (_, mut e))| {
             e.position = i as u32 + 1;
             e
