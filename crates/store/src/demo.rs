@@ -106,54 +106,41 @@ impl Store {
         }
         // Accounts of every role.
         let mut accounts = vec![("traeger".to_string(), Role::ProviderAdmin)];
-        let staff = [
-            ("leitung", "Sabine Sonnenschein", Role::Director, Some(0)),
-            ("leitung2", "Ralf Auenberg", Role::Director, Some(1)),
-            ("verwaltung", "Doreen Kassner", Role::Office, Some(0)),
-            ("erzieherin", "Jana Käferle", Role::Educator, Some(0)),
-            ("erzieher2", "Mehmet Öztürk", Role::Educator, Some(0)),
-            ("erzieherin3", "Lisa Auwald", Role::Educator, Some(1)),
-            ("technik", "Tim Techniker", Role::TechAdmin, None),
-            // One more educator for each remaining group (no PIN: they use the password).
-            ("erz.schnecken", "Katrin Schneck", Role::Educator, Some(0)),
-            ("erz.eulen", "Björn Eulner", Role::Educator, Some(0)),
-            ("erz.baeren", "Doreen Bär", Role::Educator, Some(0)),
-            ("erz.kaefer2", "René Käfer", Role::Educator, Some(1)),
-            ("erz.fuechse2", "Özlem Fuchs", Role::Educator, Some(1)),
-            ("erz.eulen2", "Sven Eule", Role::Educator, Some(1)),
-            ("erz.baeren2", "Julia Brumm", Role::Educator, Some(1)),
+        // (username, name, role, facility, groups). Staffing follows SächsKitaG §12 roughly:
+        // about two educators per nursery group, one and a half per kindergarten group.
+        let staff: &[(&str, &str, Role, Option<usize>, &[&str])] = &[
+            ("leitung", "Sabine Sonnenschein", Role::Director, Some(0), &[]),
+            ("leitung2", "Ralf Auenberg", Role::Director, Some(1), &[]),
+            ("verwaltung", "Doreen Kassner", Role::Office, Some(0), &[]),
+            ("erzieherin", "Jana Käferle", Role::Educator, Some(0), &["Käfer", "Füchse"]),
+            ("erzieher2", "Mehmet Öztürk", Role::Educator, Some(0), &["Käfer"]),
+            ("erzieherin3", "Lisa Auwald", Role::Educator, Some(1), &["Käfer"]),
+            ("technik", "Tim Techniker", Role::TechAdmin, None, &[]),
+            // Further educators (no demo PIN: they use the password).
+            ("erz.kaefer", "Björn Krabbel", Role::Educator, Some(0), &["Käfer"]),
+            ("erz.schnecken", "Katrin Schneck", Role::Educator, Some(0), &["Schnecken"]),
+            ("erz.schnecken2", "Anke Langsam", Role::Educator, Some(0), &["Schnecken"]),
+            ("erz.fuechse", "Özlem Fuchs", Role::Educator, Some(0), &["Füchse", "Eulen"]),
+            ("erz.eulen", "Sven Eule", Role::Educator, Some(0), &["Eulen"]),
+            ("erz.baeren", "Doreen Bär", Role::Educator, Some(0), &["Bären"]),
+            ("erz.baeren2", "Julia Brumm", Role::Educator, Some(0), &["Bären"]),
+            ("erz.auen1", "René Auer", Role::Educator, Some(1), &["Schnecken"]),
+            ("erz.auen2", "Thomas Wiese", Role::Educator, Some(1), &["Füchse", "Eulen"]),
+            ("erz.auen3", "Michael Weide", Role::Educator, Some(1), &["Bären"]),
         ];
-        let mut educators = Vec::new();
-        for (user, display, role, fac) in staff {
+        for (user, display, role, fac, my_groups) in staff {
             let uid = UserId(id());
+            let fid = fac.map(|i: usize| facilities[i].0);
             cmds.push((
-                c::CreateUser { user_id: uid, username: user.into(), display_name: display.into(), role, facility_id: fac.map(|i: usize| facilities[i].0) }.into(),
+                c::CreateUser { user_id: uid, username: (*user).into(), display_name: (*display).into(), role: *role, facility_id: fid }.into(),
                 Some(DEMO_PASSWORD.to_string()),
             ));
-            accounts.push((user.to_string(), role));
-            if role == Role::Educator {
-                educators.push((uid, fac.map(|i| facilities[i].0).expect("educators belong to a facility")));
-            }
-        }
-        // Educators: Jana works in Käfer and Füchse (half each); the others fill the groups of
-        // their facility in order, so every group has staff.
-        let mut next_group: std::collections::HashMap<FacilityId, usize> = std::collections::HashMap::new();
-        for (i, (uid, fid)) in educators.iter().enumerate() {
-            let fac_groups: Vec<GroupId> = groups.iter().filter(|g| g.0 == *fid).map(|g| g.1).collect();
-            let mine: Vec<GroupId> = if i == 0 {
-                vec![fac_groups[0], fac_groups[2]]
-            } else {
-                let n = next_group.entry(*fid).or_insert(if *fid == facilities[0].0 { 1 } else { 0 });
-                // Skip Füchse in facility 0: Jana is there.
-                if *fid == facilities[0].0 && *n == 2 {
-                    *n += 1;
-                }
-                let g = fac_groups[*n % fac_groups.len()];
-                *n += 1;
-                vec![g]
-            };
-            for g in mine {
-                push(&mut cmds, c::AssignStaff { group_id: g, user_id: *uid }.into());
+            accounts.push((user.to_string(), *role));
+            for name in *my_groups {
+                let fid = fid.expect("educators belong to a facility");
+                let g = group_names.iter().position(|(n, _)| n == name).expect("a demo group");
+                let gid = groups.iter().filter(|x| x.0 == fid).nth(g).expect("groups per facility").1;
+                push(&mut cmds, c::AssignStaff { group_id: gid, user_id: uid }.into());
             }
         }
 
