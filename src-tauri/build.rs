@@ -7,7 +7,7 @@ const COMMANDS: &[&str] = &[
     "waiting_list", "reserve", "reject_application", "cancel_reservation",
     "contracts", "conclude_contract", "amend_contract", "terminate_contract",
     "groups", "attendance_today", "record_attendance",
-    "users", "create_user", "set_pin", "settings", "set_idle_minutes",
+    "users", "create_user", "set_user_role", "deactivate_user", "set_pin", "settings", "set_idle_minutes",
     "inbox_files", "import_preview", "import_commit", "ui_ready",
 ];
 

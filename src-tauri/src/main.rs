@@ -63,6 +63,8 @@ call!(record_attendance(AttendanceInput) -> Receipt);
 call!(users() -> Vec<AccountSummary>);
 call!(create_user(CreateUserInput) -> Receipt);
 call!(set_pin(PinInput) -> ());
+call!(set_user_role(SetRoleInput) -> Receipt);
+call!(deactivate_user(UserRef) -> Receipt);
 call!(settings() -> Settings);
 call!(set_idle_minutes(IdleInput) -> ());
 call!(import_preview(ImportInput) -> kitakontor_core::import::ImportPreview);
@@ -197,7 +199,7 @@ fn main() {
             waiting_list, reserve, reject_application, cancel_reservation,
             contracts, conclude_contract, amend_contract, terminate_contract,
             groups, attendance_today, record_attendance,
-            users, create_user, set_pin, settings, set_idle_minutes,
+            users, create_user, set_user_role, deactivate_user, set_pin, settings, set_idle_minutes,
             inbox_files, import_preview, import_commit, ui_ready,
         ])
         .run(tauri::generate_context!())

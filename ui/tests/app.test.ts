@@ -40,7 +40,7 @@ interface Shell {
 }
 
 function shell(s: SessionInfo, opts: { wrongPassword?: boolean } = {}): Shell {
-  const state: Shell = { session: null, calls: [], attendance: [{ child_id: 'c-1', child_name: 'Lena Özil', group: 'Sonnen', status: 'not_recorded' }] };
+  const state: Shell = { session: null, calls: [], attendance: [{ child_id: 'c-1', child_name: 'Lena Özil', group: 'Sonnen', status: 'not_recorded', last_event: null }] };
   mockIPC((cmd, args) => {
     state.calls.push({ cmd, args });
     const input = (args as { input?: Record<string, unknown> } | undefined)?.input;

@@ -68,5 +68,5 @@ export function month(m: string, care_type: MonthOccupancy['care_type'], free: n
 }
 
 export function attendanceRow(child_id: string, child_name: string, group: string | null, status: AttendanceRow['status'] = 'not_recorded'): AttendanceRow {
-  return { child_id, child_name, group, status };
+  return { child_id, child_name, group, status, last_event: status === 'not_recorded' ? null : `e-${child_id}` };
 }

@@ -39,6 +39,8 @@ input! {
     AttendanceInput { child_id: ChildId, action: AttendanceAction, corrects: Option<AttendanceEventId> }
     CreateUserInput { username: String, display_name: String, role: Role, password: String, groups: Vec<GroupId> }
     PinInput { pin: String }
+    SetRoleInput { user_id: UserId, role: Role }
+    UserRef { user_id: UserId }
     IdleInput { minutes: u32 }
     ImportInput { file_name: String }
 }

@@ -283,6 +283,21 @@ impl App {
         Ok(receipts.into_iter().next().expect("one receipt per command"))
     }
 
+    pub async fn set_user_role(&self, i: SetRoleInput) -> Result<Receipt> {
+        let actor = self.actor().await?;
+        // Nobody locks themselves out by changing their own role (checked after the permission,
+        // so a role without it hears "no permission", not this).
+        if i.user_id == actor.user_id && actor.role.allows(Permission::ManageUsers) {
+            return Err(AppError::new("conflict", "Die eigene Rolle kann nur ein anderes Konto ändern."));
+        }
+        Ok(self.store.execute(&actor, c::SetUserRole { user_id: i.user_id, role: i.role }.into()).await?)
+    }
+
+    pub async fn deactivate_user(&self, i: UserRef) -> Result<Receipt> {
+        let actor = self.actor().await?;
+        Ok(self.store.execute(&actor, c::DeactivateUser { user_id: i.user_id }.into()).await?)
+    }
+
     pub async fn set_pin(&self, i: PinInput) -> Result<()> {
         let actor = self.actor().await?;
         self.store.set_own_pin(&actor, &i.pin).await?;

@@ -17,7 +17,7 @@ fn export_all(dir: &Path) {
         AppError, StartInfo, SessionInfo, Overview, AttendanceSummary, Pending, ContractRow, GroupView, Settings,
         LoginInput, UnlockInput, SetupInput, SearchInput, ChildRef, GuardianRef, ReserveInput, RejectInput,
         CancelReservationInput, ConcludeInput, AmendInput, TerminateInput, AttendanceInput, AttendanceAction,
-        CreateUserInput, PinInput, IdleInput, ImportInput,
+        CreateUserInput, PinInput, IdleInput, ImportInput, SetRoleInput, UserRef,
         kitakontor_store::queries::ChildSummary, kitakontor_store::queries::ChildDetail, kitakontor_store::queries::WaitingEntry,
         kitakontor_store::queries::AttendanceRow, kitakontor_store::Receipt, kitakontor_store::auth::AccountSummary,
         kitakontor_core::person::HealthRecord, kitakontor_core::person::GuardianFinance,

@@ -71,6 +71,7 @@ async fn each_call_checks_the_permission_of_every_role() {
     let child = app.attendance_today().await.unwrap()[0].child_id;
     login(&app, "leitung").await;
     let guardian = app.child_detail(ChildRef { child_id: child }).await.unwrap().guardians[0].id;
+    let office = app.users().await.unwrap().into_iter().find(|a| a.username == "verwaltung").unwrap().user_id;
     let open = app.waiting_list().await.unwrap().into_iter().find(|e| e.state == kitakontor_core::application::ApplicationState::Open).unwrap().application_id;
 
     // Expected result per role: "ok", or "permission_denied". Columns: traeger, leitung,
@@ -87,6 +88,7 @@ async fn each_call_checks_the_permission_of_every_role() {
         ("set_idle_minutes", ["ok", "ok", "permission_denied", "permission_denied", "ok"]),
         ("groups", ["ok", "ok", "ok", "ok", "permission_denied"]),
         ("reserve", ["ok", "ok", "permission_denied", "permission_denied", "permission_denied"]),
+        ("set_user_role", ["ok", "ok", "permission_denied", "permission_denied", "ok"]),
     ];
     let users = ["traeger", "leitung", "verwaltung", "erzieherin", "technik"];
     for (i, user) in users.iter().enumerate() {
@@ -103,6 +105,8 @@ async fn each_call_checks_the_permission_of_every_role() {
                 "users" => code(app.users().await),
                 "set_idle_minutes" => code(app.set_idle_minutes(IdleInput { minutes: 10 }).await),
                 "groups" => code(app.groups().await),
+                // Aim at another account: the office's (each role may or may not change it).
+                "set_user_role" => code(app.set_user_role(SetRoleInput { user_id: office, role: kitakontor_core::permission::Role::Office }).await),
                 // Reserving twice is a rule violation, not a permission problem: compare only denials.
                 "reserve" => {
                     let c = code(app.reserve(ReserveInput { application_id: open, start_date: None }).await);

@@ -91,6 +91,13 @@ pub fn day_status(events: &[AttendanceEvent]) -> DayStatus {
     status
 }
 
+/// The last event still in effect (not replaced by a correction): what a new correction of
+/// the day replaces.
+pub fn last_effective(events: &[AttendanceEvent]) -> Option<AttendanceEventId> {
+    let replaced: Vec<AttendanceEventId> = events.iter().filter_map(|e| e.corrects).collect();
+    events.iter().rev().find(|e| !replaced.contains(&e.id)).map(|e| e.id)
+}
+
 /// Rejects a new original event that makes no sense given the day so far. Corrections are
 /// always allowed: they exist to repair the day.
 pub fn ensure_recordable(current: DayStatus, kind: AttendanceKind) -> Result<(), DomainError> {
@@ -130,5 +137,10 @@ mod tests {
         assert_eq!(day_status(&evs), DayStatus::Absent(AbsenceType::Sick));
         assert!(matches!(day_status(&evs[..2]), DayStatus::Left { .. }));
         assert_eq!(ensure_recordable(DayStatus::NotRecorded, AttendanceKind::CheckOut), Err(DomainError::NotCheckedIn));
+        // The sick note replaced the check-in; the check-out (2) is replaced by nothing and is
+        // the last event in effect after the correction (3).
+        assert_eq!(last_effective(&evs), Some(AttendanceEventId(Uuid::from_u128(3))));
+        assert_eq!(last_effective(&evs[..1]), Some(AttendanceEventId(Uuid::from_u128(1))));
+        assert_eq!(last_effective(&[]), None);
     }
 }

@@ -9,7 +9,7 @@ use crate::time::{date, parse_date, ts};
 use crate::Store;
 use chrono::NaiveDate;
 use kitakontor_core::application::{waiting_list_key, ApplicationState};
-use kitakontor_core::attendance::{day_status, DayStatus};
+use kitakontor_core::attendance::{day_status, last_effective, DayStatus};
 use kitakontor_core::care::{CareHours, CareType};
 use kitakontor_core::contract::Contract;
 use kitakontor_core::ids::*;
@@ -68,6 +68,8 @@ pub struct ChildDetail {
     pub guardians: Vec<GuardianSummary>,
     pub contracts: Vec<Contract>,
     pub tickets: Vec<TicketSummary>,
+    /// Days with records in the last 14 days, newest first (empty without the permission).
+    pub attendance: Vec<AttendanceDay>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +109,16 @@ pub struct AttendanceRow {
     pub child_id: ChildId,
     pub child_name: String,
     pub group: Option<String>,
+    pub status: DayStatus,
+    /// The event a correction of today would replace.
+    pub last_event: Option<AttendanceEventId>,
+}
+
+/// One day of a child's attendance (the child's file shows the last two weeks).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AttendanceDay {
+    pub date: NaiveDate,
     pub status: DayStatus,
 }
 
@@ -226,6 +238,19 @@ impl Store {
             }
         }
         let tickets = tickets_of(&mut conn, "child_id", &child.to_string()).await?;
+        let mut attendance = Vec::new();
+        if authorize(actor, Permission::ReadAttendance, Scope::Child { facility, group }).is_ok() {
+            let since = self.now().date_naive() - chrono::Duration::days(14);
+            let days: Vec<String> = sqlx::query_scalar("SELECT DISTINCT date FROM attendance_events WHERE child_id = ? AND date >= ? ORDER BY date DESC")
+                .bind(child.to_string())
+                .bind(date(since))
+                .fetch_all(&mut *conn)
+                .await?;
+            for d in days {
+                let day = parse_date(&d);
+                attendance.push(AttendanceDay { date: day, status: day_status(&day_events(&mut conn, child, day).await?) });
+            }
+        }
         Ok(ChildDetail {
             child: Child {
                 id: child,
@@ -243,6 +268,7 @@ impl Store {
                 .collect(),
             contracts,
             tickets,
+            attendance,
         })
     }
 
@@ -394,7 +420,7 @@ impl Store {
             }
             let child: ChildId = uuid(&id);
             let events = day_events(&mut conn, child, day).await?;
-            out.push(AttendanceRow { child_id: child, child_name: name, group, status: day_status(&events) });
+            out.push(AttendanceRow { child_id: child, child_name: name, group, status: day_status(&events), last_event: last_effective(&events) });
         }
         Ok(out)
     }

@@ -422,3 +422,29 @@ async fn amendments_and_terminations_are_new_versions() {
     assert!((f.get(d(2027, 6, 1), CareType::Nursery).unwrap().contracted_hours - 6.0).abs() < 1e-9);
     assert_eq!(f.get(d(2028, 1, 1), CareType::Nursery).unwrap().contracted, 0, "terminated");
 }
+
+#[tokio::test]
+async fn attendance_corrections_replace_the_event_they_name() {
+    let w = world(5).await;
+    let child = w.child("Ida", "Leipzig", true).await;
+    let today = d(2026, 11, 24);
+    let record = |kind, corrects| c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: child, date: today, kind, at: Utc::now(), corrects };
+    let first = record(AttendanceKind::CheckIn, None);
+    let first_id = first.event_id;
+    w.store.execute(&w.director, first.into()).await.unwrap();
+    // A second check-in is refused as an original event …
+    assert!(matches!(w.store.execute(&w.director, record(AttendanceKind::CheckIn, None).into()).await, Err(StoreError::Domain(DomainError::AlreadyCheckedIn))));
+    // … but the wrong check-in can be corrected: the child was sick.
+    let sick = record(AttendanceKind::Absence(kitakontor_core::attendance::AbsenceType::Sick), Some(first_id));
+    w.store.execute(&w.director, sick.into()).await.unwrap();
+    let rows = w.store.attendance_day(&w.director, w.facility, today).await.unwrap();
+    let row = rows.iter().find(|r| r.child_id == child);
+    // The child has no contract, so it is not on the day's list; read the child's file instead.
+    assert!(row.is_none());
+    let detail = w.store.child_detail(&w.director, child).await.unwrap();
+    assert_eq!(detail.attendance[0].status, kitakontor_core::attendance::DayStatus::Absent(kitakontor_core::attendance::AbsenceType::Sick));
+    // Both events stay on record (append-only); a correction must name an event of that day.
+    assert_eq!(w.count("SELECT count(*) FROM attendance_events").await, 2);
+    let bogus = record(AttendanceKind::CheckIn, Some(AttendanceEventId(id())));
+    assert!(matches!(w.store.execute(&w.director, bogus.into()).await, Err(StoreError::NotFound { .. })));
+}

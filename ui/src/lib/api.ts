@@ -33,6 +33,8 @@ import type { SearchInput } from './bindings/SearchInput';
 import type { SessionInfo } from './bindings/SessionInfo';
 import type { Settings } from './bindings/Settings';
 import type { SetupInput } from './bindings/SetupInput';
+import type { SetRoleInput } from './bindings/SetRoleInput';
+import type { UserRef } from './bindings/UserRef';
 import type { StartInfo } from './bindings/StartInfo';
 import type { TerminateInput } from './bindings/TerminateInput';
 import type { UnlockInput } from './bindings/UnlockInput';
@@ -117,6 +119,8 @@ export const recordAttendance = (input: AttendanceInput) => call<Receipt>('recor
 // Accounts, settings
 export const users = () => call<AccountSummary[]>('users');
 export const createUser = (input: CreateUserInput) => call<Receipt>('create_user', input);
+export const setUserRole = (input: SetRoleInput) => call<Receipt>('set_user_role', input);
+export const deactivateUser = (input: UserRef) => call<Receipt>('deactivate_user', input);
 export const setPin = (input: PinInput) => call<void>('set_pin', input);
 export const settings = () => call<Settings>('settings');
 export const setIdleMinutes = (input: IdleInput) => call<void>('set_idle_minutes', input);
