@@ -66,7 +66,7 @@ function shell(s: SessionInfo, opts: { wrongPassword?: boolean } = {}): Shell {
       case 'attendance_today':
         return state.attendance;
       case 'record_attendance':
-        state.attendance = [{ ...state.attendance[0], status: { present: { since: '2026-03-02T07:15:00Z' } } }];
+        state.attendance = [{ ...state.attendance[0], status: { present: { since: '2026-03-02T07:15:00Z' } }, last_event: 'e-1' }];
         return { command_id: 'x', client_seq: 1 };
       case 'touch':
       case 'session':
@@ -126,6 +126,23 @@ describe('App', () => {
     await settle();
     expect(sh.calls.find((c) => c.cmd === 'record_attendance')?.args).toEqual({ input: { child_id: 'c-1', action: 'check_in', corrects: null } });
     expect(q('attendance-status-c-1')?.textContent).toMatch(/^Anwesend seit \d\d:\d\d$/);
+  });
+
+  test('a correction names the event it replaces', async () => {
+    const s = session(DIRECTOR);
+    const sh = shell(s);
+    await loginAs(s);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: '6', code: 'Digit6', altKey: true, bubbles: true }));
+    await settle();
+    q('attendance-row-c-1')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', bubbles: true }));
+    await settle();
+    (q('correct-c-1') as HTMLButtonElement).click();
+    await settle();
+    const sick = [...q('correct-dialog')!.querySelectorAll('button')].find((b) => b.textContent?.startsWith('krank') || b.textContent?.startsWith('Krank'))!;
+    sick.click();
+    await settle();
+    const calls = sh.calls.filter((c) => c.cmd === 'record_attendance');
+    expect(calls[1]?.args).toEqual({ input: { child_id: 'c-1', action: 'sick', corrects: 'e-1' } });
   });
 
   test('locking removes all child data from the DOM; the PIN unlocks', async () => {

@@ -328,7 +328,7 @@ const de = {
   'settings.actions': 'Aktionen',
   'settings.roleOf': 'Rolle von {name}',
   'settings.deactivate': 'Deaktivieren',
-  'settings.deactivateConfirm': 'Konto von {name} deaktivieren? Die Person kann sich dann nicht mehr anmelden.',
+  'settings.deactivateConfirm': 'Wirklich {name} deaktivieren?',
   'children.attendance': 'Anwesenheit (letzte 14 Tage)',
   'children.noAttendance': 'Keine Einträge in den letzten 14 Tagen.',
   'import.col.child': 'Kind',
