@@ -232,20 +232,28 @@ async fn run(ui: &Ui, inbox: &Path) {
     assert!(ui.text_of("current-user").await.contains("Jana"), "who is logged in is visible");
     ui.nav("attendance").await;
     ui.el("attendance-summary").await;
-    // One script instead of a WebDriver round trip per row.
-    let target = ui
-        .c
-        .execute(
-            r#"const rows = [...document.querySelectorAll('[data-testid^="attendance-row-"]')];
-               const free = rows.map(r => r.dataset.testid.slice('attendance-row-'.length))
-                 .find(id => /Nicht erfasst/.test(document.querySelector(`[data-testid="attendance-status-${id}"]`).textContent));
-               return free ?? null;"#,
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .map(str::to_string);
+    // One script instead of a WebDriver round trip per row; polled, because the rows render
+    // after the summary.
+    let until = Instant::now() + Duration::from_secs(20);
+    let target = loop {
+        let found = ui
+            .c
+            .execute(
+                r#"const rows = [...document.querySelectorAll('[data-testid^="attendance-row-"]')];
+                   const free = rows.map(r => r.dataset.testid.slice('attendance-row-'.length))
+                     .find(id => /Nicht erfasst/.test(document.querySelector(`[data-testid="attendance-status-${id}"]`).textContent));
+                   return free ?? null;"#,
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .map(str::to_string);
+        if found.is_some() || Instant::now() > until {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let child = target.expect("a child not yet checked in");
     ui.click(&format!("check-in-{child}")).await;
     ui.wait_text(&format!("attendance-status-{child}"), "Anwesend seit").await;
@@ -257,6 +265,10 @@ async fn run(ui: &Ui, inbox: &Path) {
     let refused = ui.invoke("guardian_finance", Some(json!({ "guardian_id": guardian }))).await.expect_err("educators may not read income data");
     assert_eq!(refused["code"], "permission_denied", "{refused}");
     ui.nav("children").await;
+    ui.click(&format!("child-{child}")).await;
+    ui.wait_text("child-detail", detail["last_name"].as_str().unwrap()).await;
+    // The detail is on screen, with its guardians, and offers health data but no income data.
+    ui.el("show-health").await;
     let fin = ui.c.find_all(Locator::Css("[data-testid^=\"finance-\"]")).await.unwrap();
     assert!(fin.is_empty(), "no income/bank button for educators");
     let name = detail["last_name"].as_str().unwrap().to_string();
@@ -286,23 +298,29 @@ async fn run(ui: &Ui, inbox: &Path) {
     let entry = waiting.as_array().unwrap().iter().find(|e| e["state"] == "open").expect("an open application").clone();
     let month = format!("{}-01", &entry["wanted_start"].as_str().unwrap()[..7]);
     let care = entry["care_type"].as_str().unwrap().to_string();
-    let before = free_in_chart(ui, &month, &care).await;
+    // The wanted start lies within the chart's 12 months (demo: 1–11 months ahead).
+    let until = Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        if let Some(v) = free_in_chart(ui, &month, &care).await {
+            break v;
+        }
+        assert!(Instant::now() < until, "no bar for {month}/{care} in the chart");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     ui.nav("applications").await;
     ui.shot("03-anmeldungen").await;
     let app_id = entry["application_id"].as_str().unwrap();
     ui.click(&format!("reserve-{app_id}")).await;
     ui.wait_text(&format!("waiting-row-{app_id}"), "Reserviert").await;
     ui.nav("overview").await;
-    if let Some(b) = before {
-        let until = Instant::now() + Duration::from_secs(10);
-        loop {
-            let now = free_in_chart(ui, &month, &care).await;
-            if now == Some(b - 1) {
-                break;
-            }
-            assert!(Instant::now() < until, "free places in {month}/{care} stayed {now:?} (was {b})");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = free_in_chart(ui, &month, &care).await;
+        if now == Some(before - 1) {
+            break;
         }
+        assert!(Instant::now() < until, "free places in {month}/{care} stayed {now:?} (was {before})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for (screen, file) in [("children", "04-kinder"), ("contracts", "05-vertraege"), ("groups", "07-gruppen"), ("settings", "08-einstellungen")] {
         ui.nav(screen).await;
