@@ -2,13 +2,41 @@
 //! of the main window from the same list, so a command can't be callable without being listed.
 
 const COMMANDS: &[&str] = &[
-    "start_info", "setup", "login", "unlock", "lock", "logout", "touch", "session",
-    "overview", "search_children", "child_detail", "child_health", "guardian_finance",
-    "waiting_list", "reserve", "reject_application", "cancel_reservation",
-    "contracts", "conclude_contract", "amend_contract", "terminate_contract",
-    "groups", "attendance_today", "record_attendance",
-    "users", "create_user", "set_user_role", "deactivate_user", "set_pin", "settings", "set_idle_minutes",
-    "inbox_files", "import_preview", "import_commit", "ui_ready",
+    "start_info",
+    "setup",
+    "login",
+    "unlock",
+    "lock",
+    "logout",
+    "touch",
+    "session",
+    "overview",
+    "search_children",
+    "child_detail",
+    "child_health",
+    "guardian_finance",
+    "waiting_list",
+    "reserve",
+    "reject_application",
+    "cancel_reservation",
+    "contracts",
+    "conclude_contract",
+    "amend_contract",
+    "terminate_contract",
+    "groups",
+    "attendance_today",
+    "record_attendance",
+    "users",
+    "create_user",
+    "set_user_role",
+    "deactivate_user",
+    "set_pin",
+    "settings",
+    "set_idle_minutes",
+    "inbox_files",
+    "import_preview",
+    "import_commit",
+    "ui_ready",
 ];
 
 fn main() {
@@ -26,5 +54,6 @@ fn main() {
     if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
         std::fs::write(path, text).expect("write capability");
     }
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS))).expect("tauri build");
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)))
+        .expect("tauri build");
 }

@@ -11,11 +11,25 @@ async fn audit_verify_names_the_changed_row() {
     let db = dir.path().join("kita.db");
     let key = DbKey::generate();
     init(&db, &key.to_hex());
-    let out = cli(&db, &key.to_hex(), Some("leitung")).args(["users", "add", "--username", "technik", "--name", "Tim Technik", "--role", "tech-admin"]).output().unwrap();
+    let out = cli(&db, &key.to_hex(), Some("leitung"))
+        .args(["users", "add", "--username", "technik", "--name", "Tim Technik", "--role", "tech-admin"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for name in ["Jördis", "Ömer", "Zoë"] {
         let out = cli(&db, &key.to_hex(), Some("leitung"))
-            .args(["children", "add", "--first-name", name, "--last-name", "Groß", "--birth-date", "2024-03-01", "--municipality", "Leipzig"])
+            .args([
+                "children",
+                "add",
+                "--first-name",
+                name,
+                "--last-name",
+                "Groß",
+                "--birth-date",
+                "2024-03-01",
+                "--municipality",
+                "Leipzig",
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -30,7 +44,10 @@ async fn audit_verify_names_the_changed_row() {
     let store = Store::open(&db, &key).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(store.pool()).await.unwrap();
     assert!(rows > 6);
-    assert!(sqlx::query("UPDATE audit_log SET user_id = 'jemand-anderes' WHERE seq = 5").execute(store.pool()).await.is_err(), "trigger blocks edits");
+    assert!(
+        sqlx::query("UPDATE audit_log SET user_id = 'jemand-anderes' WHERE seq = 5").execute(store.pool()).await.is_err(),
+        "trigger blocks edits"
+    );
     sqlx::query("DROP TRIGGER audit_log_no_update").execute(store.pool()).await.unwrap();
     sqlx::query("UPDATE audit_log SET user_id = 'jemand-anderes' WHERE seq = 5").execute(store.pool()).await.unwrap();
     store.close().await;

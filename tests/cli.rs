@@ -15,7 +15,11 @@ struct Run {
 
 fn run(db: &Path, key: &str, user: Option<&str>, args: &[&str]) -> Run {
     let o = cli(db, key, user).args(args).output().unwrap();
-    Run { code: o.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
 }
 
 fn ok_json(db: &Path, key: &str, user: &str, args: &[&str]) -> Value {
@@ -35,17 +39,67 @@ fn reserve_conclude_amend_terminate_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kita.db");
     let key = DbKey::generate().to_hex();
-    let init = run(&db, &key, None, &["--json", "init", "--facility", "Kita Löwenzahn", "--municipality", "Leipzig", "--nursery", "1", "--admin-user", "leitung", "--admin-name", "Lea Leitung"]);
+    let init = run(
+        &db,
+        &key,
+        None,
+        &[
+            "--json",
+            "init",
+            "--facility",
+            "Kita Löwenzahn",
+            "--municipality",
+            "Leipzig",
+            "--nursery",
+            "1",
+            "--admin-user",
+            "leitung",
+            "--admin-name",
+            "Lea Leitung",
+        ],
+    );
     assert_eq!(init.code, 0, "{}", init.stderr);
     let facility = serde_json::from_str::<Value>(&init.stdout).unwrap()["facility_id"].as_str().unwrap().to_string();
-    assert_eq!(run(&db, &key, None, &["init", "--facility", "X", "--municipality", "Y", "--admin-user", "a", "--admin-name", "b"]).code, 7, "init never overwrites");
+    assert_eq!(
+        run(&db, &key, None, &["init", "--facility", "X", "--municipality", "Y", "--admin-user", "a", "--admin-name", "b"]).code,
+        7,
+        "init never overwrites"
+    );
 
-    let bad = run(&db, &key, Some("leitung"), &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-13-01", "--municipality", "Leipzig"]);
+    let bad = run(
+        &db,
+        &key,
+        Some("leitung"),
+        &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-13-01", "--municipality", "Leipzig"],
+    );
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("2024-13-01"), "names the bad value: {}", bad.stderr);
 
-    let child = id(&ok_json(&db, &key, "leitung", &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-03-01", "--municipality", "Leipzig"]));
-    let app = id(&ok_json(&db, &key, "leitung", &["applications", "submit", "--child", &child, "--choice", &facility, "--start", "2027-01-01", "--care-type", "krippe", "--hours", "9"]));
+    let child = id(&ok_json(
+        &db,
+        &key,
+        "leitung",
+        &["children", "add", "--first-name", "Jörg", "--last-name", "Weiß", "--birth-date", "2024-03-01", "--municipality", "Leipzig"],
+    ));
+    let app = id(&ok_json(
+        &db,
+        &key,
+        "leitung",
+        &[
+            "applications",
+            "submit",
+            "--child",
+            &child,
+            "--choice",
+            &facility,
+            "--start",
+            "2027-01-01",
+            "--care-type",
+            "krippe",
+            "--hours",
+            "9",
+        ],
+    ));
     let res = id(&ok_json(&db, &key, "leitung", &["applications", "reserve", &app]));
     // No measles proof yet: a rule, exit 5, and the message says what is missing.
     let no_proof = run(&db, &key, Some("leitung"), &["contracts", "create", "--reservation", &res, "--hours", "9"]);

@@ -69,7 +69,11 @@ async fn sigkill_never_loses_or_duplicates_an_acknowledged_command() {
         // Only complete lines count: an acknowledgement is the whole line.
         acked.extend(lines.iter().filter_map(|l| l.strip_prefix("ACK ").and_then(|r| r.split(' ').next()).map(str::to_string)));
     }
-    eprintln!("crash test: {} acknowledged commands over {kills} kills ({killed_mid_run} mid-run) in {:.1} s", acked.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "crash test: {} acknowledged commands over {kills} kills ({killed_mid_run} mid-run) in {:.1} s",
+        acked.len(),
+        started.elapsed().as_secs_f64()
+    );
     assert!(acked.len() as u64 >= kills / 2, "the workload made progress");
 
     let store = Store::open(&db, &key).await.unwrap();
@@ -77,8 +81,10 @@ async fn sigkill_never_loses_or_duplicates_an_acknowledged_command() {
     let unique: HashSet<&String> = acked.iter().collect();
     assert_eq!(unique.len(), acked.len(), "no command id was acknowledged twice");
     for id in &acked {
-        let n_out: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE command_id = ?").bind(id).fetch_one(store.pool()).await.unwrap();
-        let n_audit: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE command_id = ?").bind(id).fetch_one(store.pool()).await.unwrap();
+        let n_out: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE command_id = ?").bind(id).fetch_one(store.pool()).await.unwrap();
+        let n_audit: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE command_id = ?").bind(id).fetch_one(store.pool()).await.unwrap();
         assert_eq!((n_out, n_audit), (1, 1), "acknowledged command {id}");
     }
     let seqs: Vec<i64> = sqlx::query_scalar("SELECT client_seq FROM outbox ORDER BY client_seq").fetch_all(store.pool()).await.unwrap();
@@ -95,7 +101,11 @@ async fn sigkill_never_loses_or_duplicates_an_acknowledged_command() {
     .await
     .unwrap();
     assert_eq!(orphans, 0);
-    let (outbox_rows, audited): (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM audit_log WHERE command_id IS NOT NULL)").fetch_one(store.pool()).await.unwrap();
+    let (outbox_rows, audited): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM audit_log WHERE command_id IS NOT NULL)")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
     assert_eq!(outbox_rows, audited, "one audit row per command");
     let report = store.verify_audit().await.unwrap();
     assert!(report.first_broken.is_none(), "{report:?}");

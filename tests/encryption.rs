@@ -41,7 +41,13 @@ async fn no_plaintext_clear_key_errors_and_real_erasure() {
                 municipality: "Leipzig".into(),
                 capacities: vec![(CareType::Nursery, 5)],
             }),
-            c::CreateUser { user_id: uid, username: "leitung".into(), display_name: "Lea".into(), role: Role::Director, facility_id: Some(facility) },
+            c::CreateUser {
+                user_id: uid,
+                username: "leitung".into(),
+                display_name: "Lea".into(),
+                role: Role::Director,
+                facility_id: Some(facility),
+            },
             "passwort-passwort",
         )
         .await
@@ -49,30 +55,41 @@ async fn no_plaintext_clear_key_errors_and_real_erasure() {
     let director = store.actor(uid).await.unwrap();
     let child = ChildId(Uuid::now_v7());
     store
-        .execute(&director, c::CreateChild {
-            child_id: child,
-            facility_id: facility,
-            group_id: None,
-            first_name: CANARY_FIRST.into(),
-            last_name: CANARY_LAST.into(),
-            birth_date: chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
-            address: Address { street: "Kanarienweg 1".into(), postal_code: "04109".into(), city: "Leipzig".into() },
-            municipality: "Leipzig".into(),
-        }.into())
+        .execute(
+            &director,
+            c::CreateChild {
+                child_id: child,
+                facility_id: facility,
+                group_id: None,
+                first_name: CANARY_FIRST.into(),
+                last_name: CANARY_LAST.into(),
+                birth_date: chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+                address: Address { street: "Kanarienweg 1".into(), postal_code: "04109".into(), city: "Leipzig".into() },
+                municipality: "Leipzig".into(),
+            }
+            .into(),
+        )
         .await
         .unwrap();
-    store.execute(&director, c::RecordHealth { child_id: child, measles_proof: None, health_notes: CANARY_NOTE.into() }.into()).await.unwrap();
     store
-        .execute(&director, c::AddGuardian {
-            guardian_id: GuardianId(Uuid::now_v7()),
-            child_id: child,
-            first_name: "Kanarienmutter".into(),
-            last_name: CANARY_LAST.into(),
-            email: String::new(),
-            phone: String::new(),
-            address: Address::default(),
-            single_parent: true,
-        }.into())
+        .execute(&director, c::RecordHealth { child_id: child, measles_proof: None, health_notes: CANARY_NOTE.into() }.into())
+        .await
+        .unwrap();
+    store
+        .execute(
+            &director,
+            c::AddGuardian {
+                guardian_id: GuardianId(Uuid::now_v7()),
+                child_id: child,
+                first_name: "Kanarienmutter".into(),
+                last_name: CANARY_LAST.into(),
+                email: String::new(),
+                phone: String::new(),
+                address: Address::default(),
+                single_parent: true,
+            }
+            .into(),
+        )
         .await
         .unwrap();
     // The name is readable through the store …
@@ -107,7 +124,10 @@ async fn no_plaintext_clear_key_errors_and_real_erasure() {
         Err(e) => panic!("expected KeyMissing, got {e}"),
         Ok(_) => panic!("expected KeyMissing, got a key"),
     }
-    assert!(matches!(Store::create(&db, &DbKey::generate()).await, Err(StoreError::DatabaseExists(_))), "never a new database over the old one");
+    assert!(
+        matches!(Store::create(&db, &DbKey::generate()).await, Err(StoreError::DatabaseExists(_))),
+        "never a new database over the old one"
+    );
     assert!(matches!(Store::open(&dir.path().join("nope.db"), &key).await, Err(StoreError::DatabaseMissing(_))));
     assert!(!dir.path().join("nope.db").exists(), "open never creates a file");
     assert_eq!(std::fs::metadata(&db).unwrap().len(), size_before, "failed opens leave the file as it was");

@@ -9,7 +9,11 @@ pub fn kitakontor() -> PathBuf {
 /// A CLI invocation against `db` with the key in the environment (the headless way).
 pub fn cli(db: &std::path::Path, key_hex: &str, user: Option<&str>) -> Command {
     let mut c = Command::new(kitakontor());
-    c.env_remove("KITAKONTOR_KEY_FILE").env("KITAKONTOR_DB", db).env("KITAKONTOR_DB_KEY", key_hex).env("KITAKONTOR_PASSWORD", PASSWORD).env("KITAKONTOR_NEW_PASSWORD", PASSWORD);
+    c.env_remove("KITAKONTOR_KEY_FILE")
+        .env("KITAKONTOR_DB", db)
+        .env("KITAKONTOR_DB_KEY", key_hex)
+        .env("KITAKONTOR_PASSWORD", PASSWORD)
+        .env("KITAKONTOR_NEW_PASSWORD", PASSWORD);
     if let Some(u) = user {
         c.env("KITAKONTOR_USER", u);
     }
@@ -21,7 +25,21 @@ pub const PASSWORD: &str = "test-passwort-123";
 /// `kitakontor init` for a small Leipzig facility with director `leitung`.
 pub fn init(db: &std::path::Path, key_hex: &str) {
     let out = cli(db, key_hex, None)
-        .args(["init", "--facility", "Kita Prüfstand", "--municipality", "Leipzig", "--nursery", "10", "--kindergarten", "20", "--admin-user", "leitung", "--admin-name", "Lea Leitung"])
+        .args([
+            "init",
+            "--facility",
+            "Kita Prüfstand",
+            "--municipality",
+            "Leipzig",
+            "--nursery",
+            "10",
+            "--kindergarten",
+            "20",
+            "--admin-user",
+            "leitung",
+            "--admin-name",
+            "Lea Leitung",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -120,8 +120,12 @@ fn options() -> Options {
             default_db_path()
         }
     });
-    let key_file = value("--key-file").or_else(|| std::env::var_os("KITAKONTOR_KEY_FILE").map(PathBuf::from)).or_else(|| demo.then(|| db.with_extension("key")));
-    let inbox = value("--inbox").or_else(|| std::env::var_os("KITAKONTOR_INBOX").map(PathBuf::from)).unwrap_or_else(|| db.with_file_name("Eingang"));
+    let key_file = value("--key-file")
+        .or_else(|| std::env::var_os("KITAKONTOR_KEY_FILE").map(PathBuf::from))
+        .or_else(|| demo.then(|| db.with_extension("key")));
+    let inbox = value("--inbox")
+        .or_else(|| std::env::var_os("KITAKONTOR_INBOX").map(PathBuf::from))
+        .unwrap_or_else(|| db.with_file_name("Eingang"));
     Options { demo, db, key_file, inbox }
 }
 
@@ -194,13 +198,41 @@ fn main() {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            start_info, setup, login, unlock, lock, logout, touch, session,
-            overview, search_children, child_detail, child_health, guardian_finance,
-            waiting_list, reserve, reject_application, cancel_reservation,
-            contracts, conclude_contract, amend_contract, terminate_contract,
-            groups, attendance_today, record_attendance,
-            users, create_user, set_user_role, deactivate_user, set_pin, settings, set_idle_minutes,
-            inbox_files, import_preview, import_commit, ui_ready,
+            start_info,
+            setup,
+            login,
+            unlock,
+            lock,
+            logout,
+            touch,
+            session,
+            overview,
+            search_children,
+            child_detail,
+            child_health,
+            guardian_finance,
+            waiting_list,
+            reserve,
+            reject_application,
+            cancel_reservation,
+            contracts,
+            conclude_contract,
+            amend_contract,
+            terminate_contract,
+            groups,
+            attendance_today,
+            record_attendance,
+            users,
+            create_user,
+            set_user_role,
+            deactivate_user,
+            set_pin,
+            settings,
+            set_idle_minutes,
+            inbox_files,
+            import_preview,
+            import_commit,
+            ui_ready,
         ])
         .run(tauri::generate_context!())
         .expect("error while running the Kitakontor window");

@@ -94,7 +94,12 @@ struct Ui {
 impl Ui {
     async fn el(&self, testid: &str) -> fantoccini::elements::Element {
         let sel = format!("[data-testid=\"{testid}\"]");
-        self.c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&sel)).await.unwrap_or_else(|e| panic!("{sel} did not appear: {e}"))
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&sel))
+            .await
+            .unwrap_or_else(|e| panic!("{sel} did not appear: {e}"))
     }
 
     async fn click(&self, testid: &str) {
@@ -236,9 +241,8 @@ async fn run(ui: &Ui, inbox: &Path) {
     // after the summary.
     let until = Instant::now() + Duration::from_secs(20);
     let target = loop {
-        let found = ui
-            .c
-            .execute(
+        let found =
+            ui.c.execute(
                 r#"const rows = [...document.querySelectorAll('[data-testid^="attendance-row-"]')];
                    const free = rows.map(r => r.dataset.testid.slice('attendance-row-'.length))
                      .find(id => /Nicht erfasst/.test(document.querySelector(`[data-testid="attendance-status-${id}"]`).textContent));
@@ -262,7 +266,8 @@ async fn run(ui: &Ui, inbox: &Path) {
     // The educator sees no income data, and Rust refuses the call when made directly.
     let detail = ui.invoke("child_detail", Some(json!({ "child_id": child }))).await.expect("own group's child");
     let guardian = detail["guardians"][0]["id"].as_str().expect("a guardian").to_string();
-    let refused = ui.invoke("guardian_finance", Some(json!({ "guardian_id": guardian }))).await.expect_err("educators may not read income data");
+    let refused =
+        ui.invoke("guardian_finance", Some(json!({ "guardian_id": guardian }))).await.expect_err("educators may not read income data");
     assert_eq!(refused["code"], "permission_denied", "{refused}");
     ui.nav("children").await;
     ui.click(&format!("child-{child}")).await;
@@ -322,7 +327,9 @@ async fn run(ui: &Ui, inbox: &Path) {
         assert!(Instant::now() < until, "free places in {month}/{care} stayed {now:?} (was {before})");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    for (screen, file) in [("children", "04-kinder"), ("contracts", "05-vertraege"), ("groups", "07-gruppen"), ("settings", "08-einstellungen")] {
+    for (screen, file) in
+        [("children", "04-kinder"), ("contracts", "05-vertraege"), ("groups", "07-gruppen"), ("settings", "08-einstellungen")]
+    {
         ui.nav(screen).await;
         ui.shot(file).await;
     }

@@ -1,7 +1,6 @@
 //! Errors as the UI gets them: a stable `code` to branch on and a German `message` to show.
 //! The UI never parses message text.
 
-use kitakontor_core::care::CareType;
 use kitakontor_core::DomainError;
 use kitakontor_store::{AuthError, StoreError};
 use serde::Serialize;
@@ -34,10 +33,6 @@ impl AppError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> AppError {
         AppError::new("invalid_input", format!("{}: {}", field_de(field), reason.into()))
     }
-}
-
-fn care_de(c: CareType) -> &'static str {
-    c.label_de()
 }
 
 fn field_de(field: &str) -> &str {
@@ -75,14 +70,18 @@ fn domain_de(e: &DomainError) -> String {
         D::DuplicateChoice => "Eine Einrichtung ist doppelt in der Wunschliste.".into(),
         D::IllegalTransition { from, .. } => format!("Das geht bei einer Anmeldung im Status „{}“ nicht.", from.label_de()),
         D::NoFreePlace { care_type, month, capacity, taken } => {
-            format!("Kein freier {}-Platz im {} ({taken} von {capacity} belegt).", care_de(*care_type), month.format("%m/%Y"))
+            format!("Kein freier {}-Platz im {} ({taken} von {capacity} belegt).", care_type.label_de(), month.format("%m/%Y"))
         }
-        D::CareTypeNotOffered(c) => format!("Die Einrichtung bietet keine {}-Plätze an.", care_de(*c)),
-        D::ReservationExpired(t) => format!("Die Reservierung ist am {} abgelaufen.", t.with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M")),
+        D::CareTypeNotOffered(c) => format!("Die Einrichtung bietet keine {}-Plätze an.", c.label_de()),
+        D::ReservationExpired(t) => {
+            format!("Die Reservierung ist am {} abgelaufen.", t.with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M"))
+        }
         D::ReservationNotActive(s) => format!("Die Reservierung ist nicht mehr aktiv ({s})."),
         D::AlreadyPlaced => "Das Kind hat schon eine Reservierung oder einen Vertrag für diesen Zeitraum.".into(),
         D::MeaslesProofMissing => "Der Nachweis über den Masernschutz fehlt (Pflicht seit 1. März 2020).".into(),
-        D::TicketRequired { municipality } => format!("Das Kind wohnt in {municipality}: Aufnahme nur mit genehmigtem Ticket des Jugendamts."),
+        D::TicketRequired { municipality } => {
+            format!("Das Kind wohnt in {municipality}: Aufnahme nur mit genehmigtem Ticket des Jugendamts.")
+        }
         D::SignedVersionImmutable => "Eine unterschriebene Vertragsversion ist unveränderlich – bitte eine Änderung anlegen.".into(),
         D::ContractTerminated => "Der Vertrag ist bereits gekündigt.".into(),
         D::DateTooEarly { date, earliest } => format!("Das Datum {} liegt vor dem {}.", date_de(*date), date_de(*earliest)),
@@ -116,7 +115,9 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(m) => format!("Nicht möglich: {m}"),
             StoreError::DatabaseMissing(p) => format!("Die Datenbank {p} fehlt."),
             StoreError::DatabaseExists(p) => format!("Die Datenbank {p} existiert bereits."),
-            StoreError::KeyMissing(_) => "Der Datenbank-Schlüssel fehlt. Bitte den PC neu registrieren und die Daten vom Hub wiederherstellen.".into(),
+            StoreError::KeyMissing(_) => {
+                "Der Datenbank-Schlüssel fehlt. Bitte den PC neu registrieren und die Daten vom Hub wiederherstellen.".into()
+            }
             StoreError::WrongKey(_) => "Der Datenbank-Schlüssel passt nicht zur Datenbank. Die Daten sind unverändert.".into(),
             StoreError::CredentialStore(m) => format!("Der Schlüsselbund des Betriebssystems ist nicht erreichbar ({m})."),
             StoreError::InvalidKey(m) => format!("Ungültiger Schlüssel: {m}"),

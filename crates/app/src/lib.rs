@@ -122,6 +122,7 @@ impl App {
 
     fn begin_session(&self, actor: Actor, username: String, display_name: String, has_pin: bool) {
         // A new login replaces whatever session was there: the previous user's view is closed.
-        *self.session.lock().expect("not poisoned") = Some(Session { actor, username, display_name, has_pin, last_activity: Instant::now(), locked: false });
+        *self.session.lock().expect("not poisoned") =
+            Some(Session { actor, username, display_name, has_pin, last_activity: Instant::now(), locked: false });
     }
 }

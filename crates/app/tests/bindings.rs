@@ -14,20 +14,55 @@ fn export_all(dir: &Path) {
         ($($t:ty),* $(,)?) => { $( <$t as TS>::export_all(&cfg).unwrap_or_else(|e| panic!("{}: {e}", stringify!($t))); )* };
     }
     export!(
-        AppError, StartInfo, SessionInfo, Overview, AttendanceSummary, Pending, ContractRow, GroupView, Settings,
-        LoginInput, UnlockInput, SetupInput, SearchInput, ChildRef, GuardianRef, ReserveInput, RejectInput,
-        CancelReservationInput, ConcludeInput, AmendInput, TerminateInput, AttendanceInput, AttendanceAction,
-        CreateUserInput, PinInput, IdleInput, ImportInput, SetRoleInput, UserRef,
-        kitakontor_store::queries::ChildSummary, kitakontor_store::queries::ChildDetail, kitakontor_store::queries::WaitingEntry,
-        kitakontor_store::queries::AttendanceRow, kitakontor_store::Receipt, kitakontor_store::auth::AccountSummary,
-        kitakontor_core::person::HealthRecord, kitakontor_core::person::GuardianFinance,
-        kitakontor_core::import::ImportPreview, kitakontor_store::import::ImportSummary,
+        AppError,
+        StartInfo,
+        SessionInfo,
+        Overview,
+        AttendanceSummary,
+        Pending,
+        ContractRow,
+        GroupView,
+        Settings,
+        LoginInput,
+        UnlockInput,
+        SetupInput,
+        SearchInput,
+        ChildRef,
+        GuardianRef,
+        ReserveInput,
+        RejectInput,
+        CancelReservationInput,
+        ConcludeInput,
+        AmendInput,
+        TerminateInput,
+        AttendanceInput,
+        AttendanceAction,
+        CreateUserInput,
+        PinInput,
+        IdleInput,
+        ImportInput,
+        SetRoleInput,
+        UserRef,
+        kitakontor_store::queries::ChildSummary,
+        kitakontor_store::queries::ChildDetail,
+        kitakontor_store::queries::WaitingEntry,
+        kitakontor_store::queries::AttendanceRow,
+        kitakontor_store::Receipt,
+        kitakontor_store::auth::AccountSummary,
+        kitakontor_core::person::HealthRecord,
+        kitakontor_core::person::GuardianFinance,
+        kitakontor_core::import::ImportPreview,
+        kitakontor_store::import::ImportSummary,
     );
 }
 
 fn files(dir: &Path) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path()).unwrap_or_default())).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -45,7 +80,11 @@ fn typescript_bindings_match_the_rust_types() {
     export_all(fresh.path());
     let (a, b) = (files(fresh.path()), files(&committed));
     let names = |v: &[(String, String)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&a), names(&b), "binding files differ: run `UPDATE_BINDINGS=1 cargo test -p kitakontor-app --features ts --test bindings`");
+    assert_eq!(
+        names(&a),
+        names(&b),
+        "binding files differ: run `UPDATE_BINDINGS=1 cargo test -p kitakontor-app --features ts --test bindings`"
+    );
     for ((n, x), (_, y)) in a.iter().zip(b.iter()) {
         assert_eq!(x, y, "{n} is stale: run `UPDATE_BINDINGS=1 cargo test -p kitakontor-app --features ts --test bindings`");
     }

@@ -35,7 +35,11 @@ async fn every_call_refuses_without_session_and_while_locked() {
     assert!(!s.locked && s.has_pin);
     assert_eq!(code(app.overview().await), "ok");
     app.lock();
-    for c in [code(app.overview().await), code(app.attendance_today().await), code(app.search_children(SearchInput { query: String::new() }).await)] {
+    for c in [
+        code(app.overview().await),
+        code(app.attendance_today().await),
+        code(app.search_children(SearchInput { query: String::new() }).await),
+    ] {
         assert_eq!(c, "locked");
     }
     assert_eq!(code(app.unlock(UnlockInput { pin: Some("9999".into()), password: None }).await), "auth_failed");
@@ -72,7 +76,14 @@ async fn each_call_checks_the_permission_of_every_role() {
     login(&app, "leitung").await;
     let guardian = app.child_detail(ChildRef { child_id: child }).await.unwrap().guardians[0].id;
     let office = app.users().await.unwrap().into_iter().find(|a| a.username == "verwaltung").unwrap().user_id;
-    let open = app.waiting_list().await.unwrap().into_iter().find(|e| e.state == kitakontor_core::application::ApplicationState::Open).unwrap().application_id;
+    let open = app
+        .waiting_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.state == kitakontor_core::application::ApplicationState::Open)
+        .unwrap()
+        .application_id;
 
     // Expected result per role: "ok", or "permission_denied". Columns: traeger, leitung,
     // verwaltung, erzieherin, technik.
@@ -106,11 +117,17 @@ async fn each_call_checks_the_permission_of_every_role() {
                 "set_idle_minutes" => code(app.set_idle_minutes(IdleInput { minutes: 10 }).await),
                 "groups" => code(app.groups().await),
                 // Aim at another account: the office's (each role may or may not change it).
-                "set_user_role" => code(app.set_user_role(SetRoleInput { user_id: office, role: kitakontor_core::permission::Role::Office }).await),
+                "set_user_role" => {
+                    code(app.set_user_role(SetRoleInput { user_id: office, role: kitakontor_core::permission::Role::Office }).await)
+                }
                 // Reserving twice is a rule violation, not a permission problem: compare only denials.
                 "reserve" => {
                     let c = code(app.reserve(ReserveInput { application_id: open, start_date: None }).await);
-                    if c == "permission_denied" { c } else { "ok".into() }
+                    if c == "permission_denied" {
+                        c
+                    } else {
+                        "ok".into()
+                    }
                 }
                 other => unreachable!("{other}"),
             };
@@ -126,7 +143,8 @@ async fn each_call_checks_the_permission_of_every_role() {
 async fn a_reservation_changes_the_overview_and_errors_are_german() {
     let (_d, app) = demo_app().await;
     login(&app, "leitung").await;
-    let entry = app.waiting_list().await.unwrap().into_iter().find(|e| e.state == kitakontor_core::application::ApplicationState::Open).unwrap();
+    let entry =
+        app.waiting_list().await.unwrap().into_iter().find(|e| e.state == kitakontor_core::application::ApplicationState::Open).unwrap();
     let month = kitakontor_core::care::month_start(entry.wanted_start);
     let free = |o: &Overview| o.months.iter().find(|m| m.month == month && m.care_type == entry.care_type).map(|m| m.free);
     let before = free(&app.overview().await.unwrap());
@@ -138,6 +156,14 @@ async fn a_reservation_changes_the_overview_and_errors_are_german() {
     let e = app.reserve(ReserveInput { application_id: entry.application_id, start_date: None }).await.unwrap_err();
     assert_eq!(e.code, "rule_violated");
     assert!(e.message.contains("Status „Reserviert“"), "{}", e.message);
-    let bad = app.conclude_contract(ConcludeInput { reservation_id: entry.reservation_id.unwrap_or(kitakontor_core::ids::ReservationId(uuid::Uuid::nil())), care_hours: 13.0, start_date: None, settling_in_weeks: 4 }).await.unwrap_err();
+    let bad = app
+        .conclude_contract(ConcludeInput {
+            reservation_id: entry.reservation_id.unwrap_or(kitakontor_core::ids::ReservationId(uuid::Uuid::nil())),
+            care_hours: 13.0,
+            start_date: None,
+            settling_in_weeks: 4,
+        })
+        .await
+        .unwrap_err();
     assert!(bad.message.contains("Betreuungsumfang") || bad.code == "not_found", "{bad:?}");
 }

@@ -68,7 +68,13 @@ async fn bench_in(dir: &std::path::Path, a: &BenchArgs) -> Result<Figures> {
                 municipality: "Leipzig".into(),
                 capacities: vec![(CareType::Nursery, n), (CareType::Kindergarten, n)],
             }),
-            c::CreateUser { user_id: uid, username: "bench".into(), display_name: "Bench".into(), role: Role::Director, facility_id: Some(fid) },
+            c::CreateUser {
+                user_id: uid,
+                username: "bench".into(),
+                display_name: "Bench".into(),
+                role: Role::Director,
+                facility_id: Some(fid),
+            },
             "bench-password-123",
         )
         .await?;
@@ -81,26 +87,57 @@ async fn bench_in(dir: &std::path::Path, a: &BenchArgs) -> Result<Figures> {
     for i in 0..n {
         let child = ChildId(Uuid::now_v7());
         let ct = if i % 3 == 0 { CareType::Nursery } else { CareType::Kindergarten };
-        cmds.push((c::CreateChild {
-            child_id: child,
-            facility_id: fid,
-            group_id: None,
-            first_name: first[rng.gen_range(0..first.len())].into(),
-            last_name: format!("{}{}", last[rng.gen_range(0..last.len())], i),
-            birth_date: today - Duration::days(rng.gen_range(400..2000)),
-            address: Address::default(),
-            municipality: "Leipzig".into(),
-        }.into(), None));
-        cmds.push((c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(30)), health_notes: String::new() }.into(), None));
+        cmds.push((
+            c::CreateChild {
+                child_id: child,
+                facility_id: fid,
+                group_id: None,
+                first_name: first[rng.gen_range(0..first.len())].into(),
+                last_name: format!("{}{}", last[rng.gen_range(0..last.len())], i),
+                birth_date: today - Duration::days(rng.gen_range(400..2000)),
+                address: Address::default(),
+                municipality: "Leipzig".into(),
+            }
+            .into(),
+            None,
+        ));
+        cmds.push((
+            c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(30)), health_notes: String::new() }.into(),
+            None,
+        ));
         let (app, res) = (ApplicationId(Uuid::now_v7()), ReservationId(Uuid::now_v7()));
         let start = add_months(today, rng.gen_range(0..30)) - Duration::days(365);
         let hours = CareHours::from_tenths([45, 60, 90, 100][rng.gen_range(0..4)]).expect("valid");
-        cmds.push((c::SubmitApplication { application_id: app, child_id: child, choices: vec![fid], wanted_start: start, care_type: ct, care_hours: hours, origin: ApplicationOrigin::Office }.into(), None));
+        cmds.push((
+            c::SubmitApplication {
+                application_id: app,
+                child_id: child,
+                choices: vec![fid],
+                wanted_start: start,
+                care_type: ct,
+                care_hours: hours,
+                origin: ApplicationOrigin::Office,
+            }
+            .into(),
+            None,
+        ));
         cmds.push((c::ReservePlace { reservation_id: res, application_id: app, facility_id: fid, start_date: start }.into(), None));
         let contract = ContractId(Uuid::now_v7());
-        cmds.push((c::ConcludeContract { contract_id: contract, reservation_id: res, start_date: start, care_hours: hours, settling_in_weeks: 4 }.into(), None));
+        cmds.push((
+            c::ConcludeContract { contract_id: contract, reservation_id: res, start_date: start, care_hours: hours, settling_in_weeks: 4 }
+                .into(),
+            None,
+        ));
         if rng.gen_bool(0.3) {
-            cmds.push((c::TerminateContract { contract_id: contract, end_date: start + Duration::days(rng.gen_range(60..700)), reason: "Umzug".into() }.into(), None));
+            cmds.push((
+                c::TerminateContract {
+                    contract_id: contract,
+                    end_date: start + Duration::days(rng.gen_range(60..700)),
+                    reason: "Umzug".into(),
+                }
+                .into(),
+                None,
+            ));
         }
     }
     let seeded = cmds.len();

@@ -187,7 +187,9 @@ async fn run(cli: Cli) -> Result<()> {
             let store = create(&cli).await?;
             let fid = FacilityId(new_id());
             let mut capacities = Vec::new();
-            for (ct, n) in [(CareType::Nursery, a.nursery), (CareType::Kindergarten, a.kindergarten), (CareType::AfterSchool, a.after_school)] {
+            for (ct, n) in
+                [(CareType::Nursery, a.nursery), (CareType::Kindergarten, a.kindergarten), (CareType::AfterSchool, a.after_school)]
+            {
                 if n > 0 {
                     capacities.push((ct, n));
                 }
@@ -202,7 +204,13 @@ async fn run(cli: Cli) -> Result<()> {
                 municipality: a.municipality.clone(),
                 capacities,
             };
-            let user = c::CreateUser { user_id: UserId(new_id()), username: a.admin_user.clone(), display_name: a.admin_name.clone(), role: Role::Director, facility_id: Some(fid) };
+            let user = c::CreateUser {
+                user_id: UserId(new_id()),
+                username: a.admin_user.clone(),
+                display_name: a.admin_name.clone(),
+                role: Role::Director,
+                facility_id: Some(fid),
+            };
             let r = store.create_first_user(Some(facility), user, &pw).await;
             if let Err(e) = r {
                 // Nothing half-made: remove the new, still empty file so `init` can be repeated.
@@ -213,7 +221,10 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return Err(e.into());
             }
-            out.value(&serde_json::json!({ "database": db_path(&cli), "facility_id": fid }), &format!("Datenbank angelegt: {} (Einrichtung {fid})", db_path(&cli).display()));
+            out.value(
+                &serde_json::json!({ "database": db_path(&cli), "facility_id": fid }),
+                &format!("Datenbank angelegt: {} (Einrichtung {fid})", db_path(&cli).display()),
+            );
             Ok(())
         }
         Cmd::Demo { seed } => {
@@ -231,9 +242,16 @@ async fn run(cli: Cli) -> Result<()> {
             let actor = login(&cli, &store).await?;
             let r = match cmd {
                 ReservationsCmd::Cancel { reservation, reason } => {
-                    store.execute(&actor, c::CancelReservation { reservation_id: parse_id("reservation", reservation)?, reason: reason.clone() }.into()).await?
+                    store
+                        .execute(
+                            &actor,
+                            c::CancelReservation { reservation_id: parse_id("reservation", reservation)?, reason: reason.clone() }.into(),
+                        )
+                        .await?
                 }
-                ReservationsCmd::Expire { reservation } => store.execute(&actor, c::ExpireReservation { reservation_id: parse_id("reservation", reservation)? }.into()).await?,
+                ReservationsCmd::Expire { reservation } => {
+                    store.execute(&actor, c::ExpireReservation { reservation_id: parse_id("reservation", reservation)? }.into()).await?
+                }
             };
             out.receipt(&r, "Reservierung aktualisiert");
             Ok(())
@@ -256,8 +274,12 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Audit(AuditCmd::Verify) => {
             let store = open(&cli).await?;
             let actor = login(&cli, &store).await?;
-            kitakontor_core::permission::authorize(&actor, kitakontor_core::permission::Permission::VerifyAudit, kitakontor_core::permission::Scope::Global)
-                .map_err(StoreError::from)?;
+            kitakontor_core::permission::authorize(
+                &actor,
+                kitakontor_core::permission::Permission::VerifyAudit,
+                kitakontor_core::permission::Scope::Global,
+            )
+            .map_err(StoreError::from)?;
             let report = store.verify_audit().await?;
             out.audit(&report);
             match report.first_broken {
@@ -311,7 +333,11 @@ async fn users(cli: &Cli, out: &Out, cmd: &UsersCmd) -> Result<()> {
                 (None, own) => own,
             };
             let uid = UserId(new_id());
-            let mut batch = vec![(c::CreateUser { user_id: uid, username: username.clone(), display_name: name.clone(), role: role(*r), facility_id: fid }.into(), Some(pw))];
+            let mut batch = vec![(
+                c::CreateUser { user_id: uid, username: username.clone(), display_name: name.clone(), role: role(*r), facility_id: fid }
+                    .into(),
+                Some(pw),
+            )];
             for g in group {
                 batch.push((c::AssignStaff { group_id: parse_id("group", g)?, user_id: uid }.into(), None));
             }
@@ -359,36 +385,47 @@ async fn children(cli: &Cli, out: &Out, cmd: &ChildrenCmd) -> Result<()> {
         }
         ChildrenCmd::Finance { guardian } => {
             let f = store.guardian_finance(&actor, parse_id("guardian", guardian)?).await?;
-            out.value(&f, &format!(
-                "Einkommen: {}\nIBAN: {}",
-                f.income_cents.map(output::euro).unwrap_or_else(|| "–".into()),
-                f.iban.clone().unwrap_or_else(|| "–".into())
-            ));
+            out.value(
+                &f,
+                &format!(
+                    "Einkommen: {}\nIBAN: {}",
+                    f.income_cents.map(output::euro).unwrap_or_else(|| "–".into()),
+                    f.iban.clone().unwrap_or_else(|| "–".into())
+                ),
+            );
         }
         ChildrenCmd::Add { first_name, last_name, birth_date, municipality, street, postal_code, city, facility: f, group } => {
             let fid = facility(&store, &actor, f).await?;
             let id = ChildId(new_id());
             let r = store
-                .execute(&actor, c::CreateChild {
-                    child_id: id,
-                    facility_id: fid,
-                    group_id: group.as_deref().map(|g| parse_id("group", g)).transpose()?,
-                    first_name: first_name.clone(),
-                    last_name: last_name.clone(),
-                    birth_date: parse_date(birth_date)?,
-                    address: Address { street: street.clone(), postal_code: postal_code.clone(), city: city.clone() },
-                    municipality: municipality.clone(),
-                }.into())
+                .execute(
+                    &actor,
+                    c::CreateChild {
+                        child_id: id,
+                        facility_id: fid,
+                        group_id: group.as_deref().map(|g| parse_id("group", g)).transpose()?,
+                        first_name: first_name.clone(),
+                        last_name: last_name.clone(),
+                        birth_date: parse_date(birth_date)?,
+                        address: Address { street: street.clone(), postal_code: postal_code.clone(), city: city.clone() },
+                        municipality: municipality.clone(),
+                    }
+                    .into(),
+                )
                 .await?;
             out.created(&r, "Kind angelegt", id);
         }
         ChildrenCmd::SetHealth { child, measles_proof, notes } => {
             let r = store
-                .execute(&actor, c::RecordHealth {
-                    child_id: parse_id("child", child)?,
-                    measles_proof: measles_proof.as_deref().map(parse_date).transpose()?,
-                    health_notes: notes.clone(),
-                }.into())
+                .execute(
+                    &actor,
+                    c::RecordHealth {
+                        child_id: parse_id("child", child)?,
+                        measles_proof: measles_proof.as_deref().map(parse_date).transpose()?,
+                        health_notes: notes.clone(),
+                    }
+                    .into(),
+                )
                 .await?;
             out.receipt(&r, "Gesundheitsdaten gespeichert");
         }
@@ -412,34 +449,61 @@ async fn applications(cli: &Cli, out: &Out, cmd: &ApplicationsCmd) -> Result<()>
             let id = ApplicationId(new_id());
             let choices = choices.iter().map(|s| parse_id("facility", s)).collect::<Result<Vec<FacilityId>>>()?;
             let r = store
-                .execute(&actor, c::SubmitApplication {
-                    application_id: id,
-                    child_id: parse_id("child", child)?,
-                    choices,
-                    wanted_start: parse_date(start)?,
-                    care_type: care_type.parse::<CareType>().map_err(StoreError::from)?,
-                    care_hours: parse_hours(hours)?,
-                    origin: ApplicationOrigin::from_code(origin).ok_or_else(|| CliError::Usage("--origin must be office, portal or paper".into()))?,
-                }.into())
+                .execute(
+                    &actor,
+                    c::SubmitApplication {
+                        application_id: id,
+                        child_id: parse_id("child", child)?,
+                        choices,
+                        wanted_start: parse_date(start)?,
+                        care_type: care_type.parse::<CareType>().map_err(StoreError::from)?,
+                        care_hours: parse_hours(hours)?,
+                        origin: ApplicationOrigin::from_code(origin)
+                            .ok_or_else(|| CliError::Usage("--origin must be office, portal or paper".into()))?,
+                    }
+                    .into(),
+                )
                 .await?;
             out.created(&r, "Anmeldung erfasst", id);
         }
         ApplicationsCmd::Rank { application, priority } => {
-            let r = store.execute(&actor, c::SetApplicationPriority { application_id: parse_id("application", application)?, priority: *priority }.into()).await?;
+            let r = store
+                .execute(
+                    &actor,
+                    c::SetApplicationPriority { application_id: parse_id("application", application)?, priority: *priority }.into(),
+                )
+                .await?;
             out.receipt(&r, "Reihenfolge geändert");
         }
         ApplicationsCmd::Reserve { application, facility: f, start } => {
             let app: ApplicationId = parse_id("application", application)?;
             let fid = facility(&store, &actor, f).await?;
             let wl = store.waiting_list(&actor, fid).await?;
-            let entry = wl.iter().find(|e| e.application_id == app).ok_or_else(|| StoreError::NotFound { what: "application on this waiting list", id: app.to_string() })?;
+            let entry = wl
+                .iter()
+                .find(|e| e.application_id == app)
+                .ok_or_else(|| StoreError::NotFound { what: "application on this waiting list", id: app.to_string() })?;
             let start = start.as_deref().map(parse_date).transpose()?.unwrap_or(entry.wanted_start);
             let id = ReservationId(new_id());
-            let r = store.execute(&actor, c::ReservePlace { reservation_id: id, application_id: app, facility_id: fid, start_date: start }.into()).await?;
-            out.created(&r, &format!("Platz reserviert bis {} (unbestätigt bis zum Abgleich mit dem Hub)", (store.now() + chrono::Duration::days(7)).with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M")), id);
+            let r = store
+                .execute(&actor, c::ReservePlace { reservation_id: id, application_id: app, facility_id: fid, start_date: start }.into())
+                .await?;
+            out.created(
+                &r,
+                &format!(
+                    "Platz reserviert bis {} (unbestätigt bis zum Abgleich mit dem Hub)",
+                    (store.now() + chrono::Duration::days(7)).with_timezone(&chrono::Local).format("%d.%m.%Y %H:%M")
+                ),
+                id,
+            );
         }
         ApplicationsCmd::Reject { application, reason } => {
-            let r = store.execute(&actor, c::RejectApplication { application_id: parse_id("application", application)?, reason: reason.clone() }.into()).await?;
+            let r = store
+                .execute(
+                    &actor,
+                    c::RejectApplication { application_id: parse_id("application", application)?, reason: reason.clone() }.into(),
+                )
+                .await?;
             out.receipt(&r, "Anmeldung abgelehnt");
         }
         ApplicationsCmd::Withdraw { application } => {
@@ -466,18 +530,47 @@ async fn contracts(cli: &Cli, out: &Out, cmd: &ContractsCmd) -> Result<()> {
             };
             let id = ContractId(new_id());
             let r = store
-                .execute(&actor, c::ConcludeContract { contract_id: id, reservation_id: res, start_date: start, care_hours: parse_hours(hours)?, settling_in_weeks: *settling_in_weeks }.into())
+                .execute(
+                    &actor,
+                    c::ConcludeContract {
+                        contract_id: id,
+                        reservation_id: res,
+                        start_date: start,
+                        care_hours: parse_hours(hours)?,
+                        settling_in_weeks: *settling_in_weeks,
+                    }
+                    .into(),
+                )
                 .await?;
             out.created(&r, "Vertrag geschlossen", id);
         }
         ContractsCmd::Amend { contract, from, hours, note } => {
             let r = store
-                .execute(&actor, c::AmendContract { contract_id: parse_id("contract", contract)?, valid_from: parse_date(from)?, care_hours: parse_hours(hours)?, note: note.clone() }.into())
+                .execute(
+                    &actor,
+                    c::AmendContract {
+                        contract_id: parse_id("contract", contract)?,
+                        valid_from: parse_date(from)?,
+                        care_hours: parse_hours(hours)?,
+                        note: note.clone(),
+                    }
+                    .into(),
+                )
                 .await?;
             out.receipt(&r, "Änderung als neue Vertragsversion gespeichert");
         }
         ContractsCmd::Terminate { contract, end, reason } => {
-            let r = store.execute(&actor, c::TerminateContract { contract_id: parse_id("contract", contract)?, end_date: parse_date(end)?, reason: reason.clone() }.into()).await?;
+            let r = store
+                .execute(
+                    &actor,
+                    c::TerminateContract {
+                        contract_id: parse_id("contract", contract)?,
+                        end_date: parse_date(end)?,
+                        reason: reason.clone(),
+                    }
+                    .into(),
+                )
+                .await?;
             out.receipt(&r, "Kündigung gespeichert");
         }
     }
@@ -488,7 +581,14 @@ async fn attendance(cli: &Cli, out: &Out, cmd: &AttendanceCmd) -> Result<()> {
     let store = open(cli).await?;
     let actor = login(cli, &store).await?;
     let now = Utc::now();
-    let record = |child: ChildId, date: NaiveDate, kind: AttendanceKind| c::RecordAttendance { event_id: AttendanceEventId(new_id()), child_id: child, date, kind, at: now, corrects: None };
+    let record = |child: ChildId, date: NaiveDate, kind: AttendanceKind| c::RecordAttendance {
+        event_id: AttendanceEventId(new_id()),
+        child_id: child,
+        date,
+        kind,
+        at: now,
+        corrects: None,
+    };
     match cmd {
         AttendanceCmd::Day { date, facility: f } => {
             let fid = facility(&store, &actor, f).await?;
@@ -496,11 +596,13 @@ async fn attendance(cli: &Cli, out: &Out, cmd: &AttendanceCmd) -> Result<()> {
             out.attendance(&store.attendance_day(&actor, fid, day).await?);
         }
         AttendanceCmd::CheckIn { child } => {
-            let r = store.execute(&actor, record(parse_id("child", child)?, store.now().date_naive(), AttendanceKind::CheckIn).into()).await?;
+            let r =
+                store.execute(&actor, record(parse_id("child", child)?, store.now().date_naive(), AttendanceKind::CheckIn).into()).await?;
             out.receipt(&r, "Ankunft erfasst");
         }
         AttendanceCmd::CheckOut { child } => {
-            let r = store.execute(&actor, record(parse_id("child", child)?, store.now().date_naive(), AttendanceKind::CheckOut).into()).await?;
+            let r =
+                store.execute(&actor, record(parse_id("child", child)?, store.now().date_naive(), AttendanceKind::CheckOut).into()).await?;
             out.receipt(&r, "Abholung erfasst");
         }
         AttendanceCmd::Absent { child, kind, date } => {
@@ -527,11 +629,22 @@ async fn tickets(cli: &Cli, out: &Out, cmd: &TicketsCmd) -> Result<()> {
         }
         TicketsCmd::Request { child, municipality } => {
             let id = TicketId(new_id());
-            let r = store.execute(&actor, c::RequestTicket { ticket_id: id, child_id: parse_id("child", child)?, home_municipality: municipality.clone() }.into()).await?;
+            let r = store
+                .execute(
+                    &actor,
+                    c::RequestTicket { ticket_id: id, child_id: parse_id("child", child)?, home_municipality: municipality.clone() }.into(),
+                )
+                .await?;
             out.created(&r, "Ticket beantragt", id);
         }
         TicketsCmd::Decide { ticket, approve, deny: _, reference } => {
-            let r = store.execute(&actor, c::RecordTicketDecision { ticket_id: parse_id("ticket", ticket)?, approved: *approve, reference: reference.clone() }.into()).await?;
+            let r = store
+                .execute(
+                    &actor,
+                    c::RecordTicketDecision { ticket_id: parse_id("ticket", ticket)?, approved: *approve, reference: reference.clone() }
+                        .into(),
+                )
+                .await?;
             out.receipt(&r, if *approve { "Ticket genehmigt" } else { "Ticket abgelehnt" });
         }
     }

@@ -70,7 +70,10 @@ impl Out {
     /// A receipt for a command that created a record; JSON carries the new id for scripts.
     pub fn created(&self, r: &Receipt, msg: &str, id: impl std::fmt::Display) {
         if self.json {
-            println!("{}", serde_json::json!({ "message": msg, "id": id.to_string(), "command_id": r.command_id, "client_seq": r.client_seq }));
+            println!(
+                "{}",
+                serde_json::json!({ "message": msg, "id": id.to_string(), "command_id": r.command_id, "client_seq": r.client_seq })
+            );
         } else {
             println!("{msg}: {id} (Befehl #{}, {})", r.client_seq, r.command_id);
         }
@@ -84,7 +87,10 @@ impl Out {
         for (id, name) in &s.facilities {
             println!("  Einrichtung {name}: {id}");
         }
-        println!("  {} Kinder, {} Verträge, {} offene Anmeldungen, {} Anwesenheitseinträge", s.children, s.contracts, s.open_applications, s.attendance_events);
+        println!(
+            "  {} Kinder, {} Verträge, {} offene Anmeldungen, {} Anwesenheitseinträge",
+            s.children, s.contracts, s.open_applications, s.attendance_events
+        );
         println!("  Konten (Passwort für alle: {}, PIN {}):", kitakontor_store::demo::DEMO_PASSWORD, kitakontor_store::demo::DEMO_PIN);
         for (u, r) in &s.accounts {
             println!("    {u:<12} {}", r.label_de());
@@ -96,7 +102,14 @@ impl Out {
             return println!("{}", serde_json::to_string_pretty(a).expect("json"));
         }
         for x in a {
-            println!("{:<12} {:<24} {:<26} {}{}", x.username, x.display_name, x.role.label_de(), if x.has_pin { "PIN " } else { "" }, if x.active { "" } else { "(deaktiviert)" });
+            println!(
+                "{:<12} {:<24} {:<26} {}{}",
+                x.username,
+                x.display_name,
+                x.role.label_de(),
+                if x.has_pin { "PIN " } else { "" },
+                if x.active { "" } else { "(deaktiviert)" }
+            );
         }
     }
 
@@ -108,7 +121,13 @@ impl Out {
             println!("Keine Kinder gefunden.");
         }
         for x in c {
-            println!("{}  {:<28} {}  {}", x.id, format!("{}, {}", x.last_name, x.first_name), de(x.birth_date), x.group.as_deref().unwrap_or("–"));
+            println!(
+                "{}  {:<28} {}  {}",
+                x.id,
+                format!("{}, {}", x.last_name, x.first_name),
+                de(x.birth_date),
+                x.group.as_deref().unwrap_or("–")
+            );
         }
     }
 
@@ -120,11 +139,26 @@ impl Out {
         println!("{} {} (geb. {})", c.first_name, c.last_name, de(c.birth_date));
         println!("  Anschrift: {}, {} {} – Wohngemeinde {}", c.address.street, c.address.postal_code, c.address.city, c.municipality);
         for g in &d.guardians {
-            println!("  Sorgeberechtigt: {} {} {} {} {}{}", g.first_name, g.last_name, g.email, g.phone, g.id, if g.single_parent { " (alleinerziehend)" } else { "" });
+            println!(
+                "  Sorgeberechtigt: {} {} {} {} {}{}",
+                g.first_name,
+                g.last_name,
+                g.email,
+                g.phone,
+                g.id,
+                if g.single_parent { " (alleinerziehend)" } else { "" }
+            );
         }
         for k in &d.contracts {
             let v = k.current();
-            println!("  Vertrag {} {} ab {} {} h{}", k.id, k.care_type.label_de(), de(k.start_date), hours_de(v.care_hours.hours()), k.end_date().map(|e| format!(" bis {}", de(e))).unwrap_or_default());
+            println!(
+                "  Vertrag {} {} ab {} {} h{}",
+                k.id,
+                k.care_type.label_de(),
+                de(k.start_date),
+                hours_de(v.care_hours.hours()),
+                k.end_date().map(|e| format!(" bis {}", de(e))).unwrap_or_default()
+            );
         }
         for t in &d.tickets {
             println!("  Ticket {} ({}): {}", t.id, t.home_municipality, t.state.label_de());
@@ -135,7 +169,10 @@ impl Out {
         if self.json {
             return println!("{}", serde_json::to_string_pretty(w).expect("json"));
         }
-        println!("{:>3}  {:<36}  {:<26} {:<10} {:<12} {:>5}  {:<5} {:<22}", "Nr", "Anmeldung", "Kind", "Beginn", "Art", "Std", "Wahl", "Status");
+        println!(
+            "{:>3}  {:<36}  {:<26} {:<10} {:<12} {:>5}  {:<5} {:<22}",
+            "Nr", "Anmeldung", "Kind", "Beginn", "Art", "Std", "Wahl", "Status"
+        );
         for e in w {
             let mut status = e.state.label_de().to_string();
             if let Some(d) = e.hold_days_left {
@@ -144,7 +181,17 @@ impl Out {
             if e.out_of_town {
                 status.push_str(&format!(" · Ticket: {}", e.ticket.map(|t| t.label_de()).unwrap_or("fehlt")));
             }
-            println!("{:>3}  {}  {:<26} {:<10} {:<12} {:>5}  {:<5} {}", e.position, e.application_id, e.child_name, de(e.wanted_start), e.care_type.label_de(), hours_de(e.care_hours.hours()), e.rank, status);
+            println!(
+                "{:>3}  {}  {:<26} {:<10} {:<12} {:>5}  {:<5} {}",
+                e.position,
+                e.application_id,
+                e.child_name,
+                de(e.wanted_start),
+                e.care_type.label_de(),
+                hours_de(e.care_hours.hours()),
+                e.rank,
+                status
+            );
         }
     }
 
@@ -173,7 +220,16 @@ impl Out {
         }
         for (name, k) in c {
             let v = k.current();
-            println!("{}  {:<26} {:<12} ab {} {:>4} h  Version {}{}", k.id, name, k.care_type.label_de(), de(k.start_date), hours_de(v.care_hours.hours()), v.version_no, k.end_date().map(|e| format!("  endet {}", de(e))).unwrap_or_default());
+            println!(
+                "{}  {:<26} {:<12} ab {} {:>4} h  Version {}{}",
+                k.id,
+                name,
+                k.care_type.label_de(),
+                de(k.start_date),
+                hours_de(v.care_hours.hours()),
+                v.version_no,
+                k.end_date().map(|e| format!("  endet {}", de(e))).unwrap_or_default()
+            );
         }
     }
 

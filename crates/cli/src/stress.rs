@@ -39,7 +39,12 @@ pub async fn run(store: &Store, actor: &Actor, seed: u64, count: u64) -> Result<
             .into()
         } else {
             let child = mine[rng.gen_range(0..mine.len())];
-            c::RecordHealth { child_id: child, measles_proof: Some(NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid")), health_notes: format!("Notiz {}", rng.gen::<u32>()) }.into()
+            c::RecordHealth {
+                child_id: child,
+                measles_proof: Some(NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid")),
+                health_notes: format!("Notiz {}", rng.gen::<u32>()),
+            }
+            .into()
         };
         let r = store.execute(actor, command).await?;
         let mut out = stdout.lock();

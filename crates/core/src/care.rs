@@ -101,10 +101,7 @@ impl TryFrom<f64> for CareHours {
         }
         let tenths = (h * 10.0).round();
         if (tenths / 10.0 - h).abs() > 1e-9 {
-            return Err(DomainError::InvalidField {
-                field: "care_hours",
-                reason: format!("{h} h: at most one decimal place"),
-            });
+            return Err(DomainError::InvalidField { field: "care_hours", reason: format!("{h} h: at most one decimal place") });
         }
         if !(0.0..=u16::MAX as f64).contains(&tenths) {
             return Err(DomainError::InvalidField { field: "care_hours", reason: format!("{h} h is out of range") });
@@ -122,10 +119,11 @@ impl From<CareHours> for f64 {
 impl FromStr for CareHours {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        let v: f64 = s.trim().replace(',', ".").parse().map_err(|_| DomainError::InvalidField {
-            field: "care_hours",
-            reason: format!("'{s}' is not a number of hours"),
-        })?;
+        let v: f64 = s
+            .trim()
+            .replace(',', ".")
+            .parse()
+            .map_err(|_| DomainError::InvalidField { field: "care_hours", reason: format!("'{s}' is not a number of hours") })?;
         CareHours::try_from(v)
     }
 }

@@ -79,15 +79,17 @@ impl Contract {
 
     /// The hours in force on `day` (the latest version valid from that day or earlier).
     pub fn hours_on(&self, day: NaiveDate) -> CareHours {
-        self.versions
-            .iter()
-            .rfind(|v| v.valid_from <= day)
-            .unwrap_or(&self.versions[0])
-            .care_hours
+        self.versions.iter().rfind(|v| v.valid_from <= day).unwrap_or(&self.versions[0]).care_hours
     }
 
     /// The next version for a change of hours from `valid_from`.
-    pub fn amend(&self, valid_from: NaiveDate, care_hours: CareHours, note: String, now: DateTime<Utc>) -> Result<ContractVersion, DomainError> {
+    pub fn amend(
+        &self,
+        valid_from: NaiveDate,
+        care_hours: CareHours,
+        note: String,
+        now: DateTime<Utc>,
+    ) -> Result<ContractVersion, DomainError> {
         self.ensure_running()?;
         let earliest = self.current().valid_from.max(self.start_date);
         if valid_from < earliest {

@@ -112,7 +112,9 @@ pub enum ImportError {
     DuplicateColumn { name: String },
     #[error("Die Kopfzeile hat mehr als 200 Spalten; das ist keine Warteliste.")]
     TooManyColumns,
-    #[error("Zeile {line}: ein Anführungszeichen wird nicht geschlossen. Die Datei ist vermutlich beschädigt; es wurde nichts übernommen.")]
+    #[error(
+        "Zeile {line}: ein Anführungszeichen wird nicht geschlossen. Die Datei ist vermutlich beschädigt; es wurde nichts übernommen."
+    )]
     UnclosedQuote { line: usize },
     /// Raised by the store when a command of an accepted row fails during the import's one
     /// transaction (everything is rolled back). `reason` is the store's message.
@@ -188,7 +190,11 @@ fn normalise_header(h: &str) -> String {
 /// Parses and checks a waiting-list export. `today` decides which birth and proof dates lie
 /// in the future; `facility_by_name` maps a facility name as written in the file to its id
 /// (`None` = unknown or ambiguous).
-pub fn parse_waiting_list(bytes: &[u8], today: NaiveDate, facility_by_name: &dyn Fn(&str) -> Option<FacilityId>) -> Result<ImportPreview, ImportError> {
+pub fn parse_waiting_list(
+    bytes: &[u8],
+    today: NaiveDate,
+    facility_by_name: &dyn Fn(&str) -> Option<FacilityId>,
+) -> Result<ImportPreview, ImportError> {
     if bytes.len() > MAX_BYTES {
         return Err(ImportError::TooLarge { bytes: bytes.len() });
     }
@@ -335,7 +341,12 @@ type Key = (String, String, NaiveDate);
 /// Checks one row. Returns the typed row if every cell is fine (the caller still looks at
 /// `check.reasons`), and the duplicate key whenever names and birth date are readable, so a
 /// repeated child is found even if one of its rows has other faults too.
-fn check_row<'r>(check: &mut RowCheck, cell: &dyn Fn(Col) -> &'r str, today: NaiveDate, facility_by_name: &dyn Fn(&str) -> Option<FacilityId>) -> (Option<ImportRow>, Option<Key>) {
+fn check_row<'r>(
+    check: &mut RowCheck,
+    cell: &dyn Fn(Col) -> &'r str,
+    today: NaiveDate,
+    facility_by_name: &dyn Fn(&str) -> Option<FacilityId>,
+) -> (Option<ImportRow>, Option<Key>) {
     let first = check.name(Col::FirstName, cell(Col::FirstName));
     let last = check.name(Col::LastName, cell(Col::LastName));
     let birth = check.required(Col::BirthDate, cell(Col::BirthDate)).and_then(|v| check.date(Col::BirthDate, v));
@@ -379,7 +390,10 @@ fn check_row<'r>(check: &mut RowCheck, cell: &dyn Fn(Col) -> &'r str, today: Nai
     let care_hours = check.required(Col::Hours, cell(Col::Hours)).and_then(|v| match parse_hours(v) {
         Some(h) => Some(h),
         None => {
-            check.reason(format!("Stunden '{}' ist keine gültige Stundenzahl (1 bis 12 pro Tag, höchstens eine Nachkommastelle, z. B. 4,5)", echo(v)));
+            check.reason(format!(
+                "Stunden '{}' ist keine gültige Stundenzahl (1 bis 12 pro Tag, höchstens eine Nachkommastelle, z. B. 4,5)",
+                echo(v)
+            ));
             None
         }
     });
@@ -403,9 +417,32 @@ fn check_row<'r>(check: &mut RowCheck, cell: &dyn Fn(Col) -> &'r str, today: Nai
     // Every cell was checked above (so all reasons are collected); the row exists only if
     // none of them failed.
     let row = match (first, last, birth, address, municipality, care_type, care_hours, wanted_start, choices, guardian, measles_proof) {
-        (Some(first_name), Some(last_name), Some(birth_date), Some(address), Some(municipality), Some(care_type), Some(care_hours), Some(wanted_start), Some(choices), Some(guardian), Some(measles_proof)) => {
-            Some(ImportRow { line: check.line, first_name, last_name, birth_date, address, municipality, care_type, care_hours, wanted_start, choices, guardian, measles_proof })
-        }
+        (
+            Some(first_name),
+            Some(last_name),
+            Some(birth_date),
+            Some(address),
+            Some(municipality),
+            Some(care_type),
+            Some(care_hours),
+            Some(wanted_start),
+            Some(choices),
+            Some(guardian),
+            Some(measles_proof),
+        ) => Some(ImportRow {
+            line: check.line,
+            first_name,
+            last_name,
+            birth_date,
+            address,
+            municipality,
+            care_type,
+            care_hours,
+            wanted_start,
+            choices,
+            guardian,
+            measles_proof,
+        }),
         _ => None,
     };
     (row, key)
@@ -444,7 +481,15 @@ fn guardian<'r>(check: &mut RowCheck, cell: &dyn Fn(Col) -> &'r str) -> Option<O
         check.reason(format!("E-Mail '{}' ist keine gültige Adresse", echo(email)));
         ok = false;
     }
-    ok.then(|| Some(ImportGuardian { first_name: gf.into(), last_name: gl.into(), email: email.into(), phone: phone.into(), single_parent: single }))
+    ok.then(|| {
+        Some(ImportGuardian {
+            first_name: gf.into(),
+            last_name: gl.into(),
+            email: email.into(),
+            phone: phone.into(),
+            single_parent: single,
+        })
+    })
 }
 
 fn facilities(check: &mut RowCheck, v: &str, facility_by_name: &dyn Fn(&str) -> Option<FacilityId>) -> Option<Vec<FacilityId>> {
@@ -501,7 +546,12 @@ fn is_formula(col: Col, raw: &str) -> bool {
 
 fn plausible_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@') && !s.chars().any(char::is_whitespace)
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(char::is_whitespace)
 }
 
 fn parse_yes_no(v: &str) -> Option<bool> {
@@ -804,7 +854,10 @@ mod tests {
         assert_eq!(a.choices, vec![SONNE, WALD]);
         assert_eq!(a.measles_proof, Some(d(2026, 1, 10)));
         let g = a.guardian.as_ref().unwrap();
-        assert_eq!((g.first_name.as_str(), g.email.as_str(), g.phone.as_str(), g.single_parent), ("Jörg", "joerg@example.org", "+49 341 1234567", false));
+        assert_eq!(
+            (g.first_name.as_str(), g.email.as_str(), g.phone.as_str(), g.single_parent),
+            ("Jörg", "joerg@example.org", "+49 341 1234567", false)
+        );
         assert_eq!(p.accepted[1].line, 4, "the empty line is skipped but counted");
         assert!(p.accepted[1].guardian.as_ref().unwrap().single_parent);
     }
@@ -840,7 +893,8 @@ mod tests {
 
     #[test]
     fn quoting_follows_rfc_4180() {
-        let row = "\"Anna\";\"Müller\";01.03.2025;\"Weg 1; Hinterhaus\";;;Leipzig;Krippe;\"4,5\";01.08.2026;\"Kita \"\"Sonnenschein\"\"\";;;;;;";
+        let row =
+            "\"Anna\";\"Müller\";01.03.2025;\"Weg 1; Hinterhaus\";;;Leipzig;Krippe;\"4,5\";01.08.2026;\"Kita \"\"Sonnenschein\"\"\";;;;;;";
         let p = parse(&format!("{HEADER}\n{row}\n")).unwrap();
         assert_eq!(p.rejected.len(), 1, "the facility name contains quotes, so it is unknown");
         assert!(p.rejected[0].reasons[0].contains("Kita \"Sonnenschein\""), "{:?}", p.rejected);
@@ -857,7 +911,8 @@ mod tests {
 
     #[test]
     fn excels_separator_line_is_honoured() {
-        let text = format!("sep=,\r\n{}\r\n{}\r\n", HEADER.replace(';', ","), good_line("Anna").replace("4,5", "\"4,5\"").replace(';', ","));
+        let text =
+            format!("sep=,\r\n{}\r\n{}\r\n", HEADER.replace(';', ","), good_line("Anna").replace("4,5", "\"4,5\"").replace(';', ","));
         let p = parse(&text).unwrap();
         assert!(p.rejected.is_empty(), "{:?}", p.rejected);
         assert_eq!(p.accepted[0].line, 3, "the hint line counts as line 1");
@@ -878,7 +933,8 @@ mod tests {
 
     #[test]
     fn missing_required_columns_reject_the_file() {
-        let err = parse("Vorname;Nachname;Wohngemeinde;Betreuungsart;Wunschtermin;Einrichtungen\nA;B;C;Krippe;01.01.2027;Waldkita\n").unwrap_err();
+        let err = parse("Vorname;Nachname;Wohngemeinde;Betreuungsart;Wunschtermin;Einrichtungen\nA;B;C;Krippe;01.01.2027;Waldkita\n")
+            .unwrap_err();
         assert_eq!(err, ImportError::MissingColumns { missing: vec!["Geburtsdatum".into(), "Stunden".into()] });
         let msg = err.to_string();
         assert!(msg.starts_with("In der Kopfzeile fehlen Pflichtspalten: Geburtsdatum, Stunden."), "{msg}");
@@ -892,7 +948,12 @@ mod tests {
     fn broken_and_foreign_files_are_refused_whole() {
         let err = parse(&format!("{HEADER}\n{}\n\"Anna;Müller\n", good_line("Ben"))).unwrap_err();
         assert_eq!(err, ImportError::UnclosedQuote { line: 3 });
-        for (bytes, what) in [(&b"PK\x03\x04rest"[..], "xlsx"), (&[0xFF, 0xFE, b'V', 0][..], "UTF-16"), (&[0xD0, 0xCF, 0x11, 0xE0][..], "(.xls)"), (&b"V\0o\0"[..], "Binär")] {
+        for (bytes, what) in [
+            (&b"PK\x03\x04rest"[..], "xlsx"),
+            (&[0xFF, 0xFE, b'V', 0][..], "UTF-16"),
+            (&[0xD0, 0xCF, 0x11, 0xE0][..], "(.xls)"),
+            (&b"V\0o\0"[..], "Binär"),
+        ] {
             let err = parse_waiting_list(bytes, today(), &resolve).unwrap_err();
             assert!(matches!(err, ImportError::NotCsv { .. }) && err.to_string().contains(what), "{err}");
         }
@@ -922,7 +983,10 @@ mod tests {
 
     #[test]
     fn invalid_dates_are_named() {
-        assert_eq!(reasons_of(&with("Ben", 2, "31.02.2024")), vec!["Zeile 3: Geburtsdatum '31.02.2024' ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)"]);
+        assert_eq!(
+            reasons_of(&with("Ben", 2, "31.02.2024")),
+            vec!["Zeile 3: Geburtsdatum '31.02.2024' ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)"]
+        );
         assert!(reasons_of(&with("Ben", 2, "01.03.24"))[0].contains("'01.03.24' ist kein gültiges Datum"));
         assert_eq!(reasons_of(&with("Ben", 2, "01.01.2027")), vec!["Zeile 3: Geburtsdatum 01.01.2027 liegt in der Zukunft"]);
         assert_eq!(reasons_of(&with("Ben", 2, "01.01.2000")), vec!["Zeile 3: Geburtsdatum 01.01.2000 liegt mehr als 16 Jahre zurück"]);
@@ -935,13 +999,22 @@ mod tests {
     #[test]
     fn every_field_rule_has_a_german_reason() {
         assert_eq!(reasons_of(&with("", 1, "")), vec!["Zeile 3: Vorname fehlt", "Zeile 3: Nachname fehlt"]);
-        assert_eq!(reasons_of(&with(&"x".repeat(101), 6, " ")), vec!["Zeile 3: Vorname ist zu lang (höchstens 100 Zeichen)", "Zeile 3: Wohngemeinde fehlt"]);
+        assert_eq!(
+            reasons_of(&with(&"x".repeat(101), 6, " ")),
+            vec!["Zeile 3: Vorname ist zu lang (höchstens 100 Zeichen)", "Zeile 3: Wohngemeinde fehlt"]
+        );
         assert_eq!(reasons_of(&with("Ben", 4, "123")), vec!["Zeile 3: PLZ '123' ist keine 5-stellige Postleitzahl"]);
-        assert_eq!(reasons_of(&with("Ben", 7, "Schule")), vec!["Zeile 3: Betreuungsart 'Schule' ist unbekannt (Krippe, Kindergarten oder Hort)"]);
+        assert_eq!(
+            reasons_of(&with("Ben", 7, "Schule")),
+            vec!["Zeile 3: Betreuungsart 'Schule' ist unbekannt (Krippe, Kindergarten oder Hort)"]
+        );
         for bad in ["13", "0", "4,55", "inf", "1e1", "4,5,0", ","] {
             assert!(reasons_of(&with("Ben", 8, bad))[0].contains("keine gültige Stundenzahl"), "{bad}");
         }
-        assert_eq!(reasons_of(&with("Ben", 10, "Kita Mond")), vec!["Zeile 3: Einrichtung 'Kita Mond' ist unbekannt (oder nicht eindeutig)"]);
+        assert_eq!(
+            reasons_of(&with("Ben", 10, "Kita Mond")),
+            vec!["Zeile 3: Einrichtung 'Kita Mond' ist unbekannt (oder nicht eindeutig)"]
+        );
         assert_eq!(reasons_of(&with("Ben", 10, "Waldkita|waldkita")), vec!["Zeile 3: Einrichtung 'waldkita' ist doppelt genannt"]);
         assert_eq!(reasons_of(&with("Ben", 10, "a|b|c|d|e|f")), vec!["Zeile 3: höchstens 5 Einrichtungen, angegeben sind 6"]);
         assert_eq!(reasons_of(&with("Ben", 10, " | ")), vec!["Zeile 3: Einrichtungen fehlt"]);
@@ -957,10 +1030,13 @@ mod tests {
         cells[11].clear();
         cells[12].clear();
         let reasons = reasons_of(&cells.join(";"));
-        assert_eq!(reasons, vec![
-            "Zeile 3: Sorgeberechtigte/r Vorname fehlt (Kontaktdaten oder „Alleinerziehend“ sind angegeben)",
-            "Zeile 3: Sorgeberechtigte/r Nachname fehlt (Kontaktdaten oder „Alleinerziehend“ sind angegeben)",
-        ]);
+        assert_eq!(
+            reasons,
+            vec![
+                "Zeile 3: Sorgeberechtigte/r Vorname fehlt (Kontaktdaten oder „Alleinerziehend“ sind angegeben)",
+                "Zeile 3: Sorgeberechtigte/r Nachname fehlt (Kontaktdaten oder „Alleinerziehend“ sind angegeben)",
+            ]
+        );
         for cell in &mut cells[13..=15] {
             cell.clear();
         }
@@ -1007,10 +1083,13 @@ mod tests {
         let twin = with("Anna", 8, "9").replace("Müller;01", "MÜLLER;01");
         let p = parse(&format!("{HEADER}\n{}\n{}\n{}\n{}\n", good_line("Anna"), good_line("Ben"), twin, good_line("anna"))).unwrap();
         assert_eq!(p.accepted.len(), 2);
-        assert_eq!(p.rejected, vec![
-            RejectedRow { line: 4, reasons: vec!["Zeile 4: doppelt in der Datei, siehe Zeile 2".into()] },
-            RejectedRow { line: 5, reasons: vec!["Zeile 5: doppelt in der Datei, siehe Zeile 2".into()] },
-        ]);
+        assert_eq!(
+            p.rejected,
+            vec![
+                RejectedRow { line: 4, reasons: vec!["Zeile 4: doppelt in der Datei, siehe Zeile 2".into()] },
+                RejectedRow { line: 5, reasons: vec!["Zeile 5: doppelt in der Datei, siehe Zeile 2".into()] },
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::care::{add_months, month_start, CareHours, CareType, Period};
 use crate::ids::ChildId;
 use crate::staffing;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -66,13 +66,7 @@ impl Forecast {
 ///
 /// One pass over the spans and holds into a child × month table, then one pass to count:
 /// linear in (spans + holds) × months, no per-month maps (3,000 children × 24 months ≈ 1 ms).
-pub fn forecast(
-    capacity: &BTreeMap<CareType, u32>,
-    contracts: &[ContractSpan],
-    holds: &[Hold],
-    from: NaiveDate,
-    months: u32,
-) -> Forecast {
+pub fn forecast(capacity: &BTreeMap<CareType, u32>, contracts: &[ContractSpan], holds: &[Hold], from: NaiveDate, months: u32) -> Forecast {
     let n = months as usize;
     let first = month_start(from);
     // Month boundaries: month m is [starts[m], starts[m + 1]).
@@ -162,11 +156,6 @@ pub fn forecast(
     Forecast { months: out, leadership_fte: leadership }
 }
 
-/// Convenience for callers that hold reservations: whether a hold is active at `now`.
-pub fn hold_from(res: &crate::reservation::Reservation, now: DateTime<Utc>) -> Hold {
-    Hold { child_id: res.child_id, care_type: res.care_type, start_date: res.start_date, active: res.is_active(now) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,10 +227,25 @@ mod tests {
         let capacity = BTreeMap::from([(CareType::Nursery, 10), (CareType::Kindergarten, 20)]);
         let h9 = CareHours::from_tenths(90).unwrap();
         let contracts = vec![
-            ContractSpan { child_id: child(1), care_type: CareType::Nursery, period: Period { start: d(2026, 1, 1), end: Some(d(2027, 2, 28)) }, care_hours: h9 },
+            ContractSpan {
+                child_id: child(1),
+                care_type: CareType::Nursery,
+                period: Period { start: d(2026, 1, 1), end: Some(d(2027, 2, 28)) },
+                care_hours: h9,
+            },
             // Child 1 moves to Kindergarten in March 2027.
-            ContractSpan { child_id: child(1), care_type: CareType::Kindergarten, period: Period { start: d(2027, 3, 1), end: None }, care_hours: h9 },
-            ContractSpan { child_id: child(2), care_type: CareType::Nursery, period: Period { start: d(2026, 1, 1), end: None }, care_hours: CareHours::from_tenths(45).unwrap() },
+            ContractSpan {
+                child_id: child(1),
+                care_type: CareType::Kindergarten,
+                period: Period { start: d(2027, 3, 1), end: None },
+                care_hours: h9,
+            },
+            ContractSpan {
+                child_id: child(2),
+                care_type: CareType::Nursery,
+                period: Period { start: d(2026, 1, 1), end: None },
+                care_hours: CareHours::from_tenths(45).unwrap(),
+            },
         ];
         // Child 2 also has an active hold: it must not count twice.
         let holds = vec![

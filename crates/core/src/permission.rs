@@ -126,11 +126,6 @@ impl Permission {
         Permission::VerifyAudit,
         Permission::ExportFamily,
     ];
-
-    /// Reads of these are sensitive and audited.
-    pub fn is_sensitive_read(self) -> bool {
-        matches!(self, Permission::ReadHealth | Permission::ReadFinance)
-    }
 }
 
 /// The logged-in person, as the guard sees them.

@@ -3,7 +3,7 @@
 //! The 7 days are measured by the hub's clock once sync exists; until the hub has accepted a
 //! hold it is only `Provisional` ("unbestätigt") and the office must not promise it to parents.
 
-use crate::care::{CareType, Period};
+use crate::care::CareType;
 use crate::ids::{ApplicationId, ChildId, FacilityId, ReservationId};
 use crate::DomainError;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -27,8 +27,7 @@ pub enum ReservationStatus {
 }
 
 impl ReservationStatus {
-    pub const ALL: [ReservationStatus; 5] =
-        [Self::Provisional, Self::Confirmed, Self::Converted, Self::Cancelled, Self::Lapsed];
+    pub const ALL: [ReservationStatus; 5] = [Self::Provisional, Self::Confirmed, Self::Converted, Self::Cancelled, Self::Lapsed];
     pub fn code(self) -> &'static str {
         match self {
             Self::Provisional => "provisional",
@@ -73,11 +72,6 @@ impl Reservation {
     /// Holds a place right now: not converted, cancelled or lapsed, and not past its 7 days.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         matches!(self.status, ReservationStatus::Provisional | ReservationStatus::Confirmed) && now < self.expires_at
-    }
-
-    /// The period the hold blocks: from the wanted start, open-ended (a contract decides the end).
-    pub fn period(&self) -> Period {
-        Period { start: self.start_date, end: None }
     }
 
     /// Whole days left of the hold (0 on the last day), `None` once it no longer holds.

@@ -43,11 +43,7 @@ impl TicketState {
 
 /// Whether a child living in `child_municipality` may be admitted to a facility in
 /// `facility_municipality`, given the states of the child's tickets.
-pub fn ensure_admissible(
-    child_municipality: &str,
-    facility_municipality: &str,
-    tickets: &[TicketState],
-) -> Result<(), DomainError> {
+pub fn ensure_admissible(child_municipality: &str, facility_municipality: &str, tickets: &[TicketState]) -> Result<(), DomainError> {
     let same = normalise(child_municipality) == normalise(facility_municipality);
     if same || tickets.contains(&TicketState::Approved) {
         Ok(())

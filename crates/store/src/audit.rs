@@ -30,9 +30,8 @@ fn link_hash(prev: &str, seq: i64, at: &str, user: &str, action: &str, command: 
 }
 
 pub(crate) async fn append(conn: &mut SqliteConnection, e: Entry<'_>) -> Result<i64> {
-    let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (seq, prev) = match last {
         Some((s, h)) => (s + 1, h),
         None => (1, GENESIS.to_string()),
@@ -70,11 +69,10 @@ pub struct Report {
 impl Store {
     /// Walks the whole chain and reports the first row whose link does not hold.
     pub async fn verify_audit(&self) -> Result<Report> {
-        let rows: Vec<(i64, String, String, String, Option<String>, String, String, String)> = sqlx::query_as(
-            "SELECT seq, at, user_id, action, command_id, records, prev_hash, hash FROM audit_log ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, String, String, String, Option<String>, String, String, String)> =
+            sqlx::query_as("SELECT seq, at, user_id, action, command_id, records, prev_hash, hash FROM audit_log ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await?;
         let mut prev = GENESIS.to_string();
         let mut first_broken = None;
         for (i, (seq, at, user, action, cmd, records, prev_hash, hash)) in rows.iter().enumerate() {

@@ -161,13 +161,20 @@ impl Store {
                 .bind(&u.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO login_failures (user_id, at, kind) VALUES (?, ?, 'password')").bind(&u.id).bind(ts(now)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO login_failures (user_id, at, kind) VALUES (?, ?, 'password')")
+                .bind(&u.id)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
             audit_login(&mut tx, now, &u.id, "login_failed").await?;
             tx.commit().await?;
             return Err(AuthError::BadCredentials.into());
         }
         // The password also lifts a PIN lock.
-        sqlx::query("UPDATE users SET failed_passwords = 0, failed_pins = 0, pin_locked = 0 WHERE id = ?").bind(&u.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET failed_passwords = 0, failed_pins = 0, pin_locked = 0 WHERE id = ?")
+            .bind(&u.id)
+            .execute(&mut *tx)
+            .await?;
         audit_login(&mut tx, now, &u.id, "login").await?;
         let actor = actor_in(&mut tx, u.id.parse().expect("uuid")).await?;
         tx.commit().await?;
@@ -178,9 +185,8 @@ impl Store {
     pub async fn unlock_with_pin(&self, user_id: UserId, pin: &str) -> Result<Actor> {
         let now = self.now();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let u = load_user(&mut tx, "id", &user_id.to_string())
-            .await?
-            .ok_or(StoreError::NotFound { what: "user", id: user_id.to_string() })?;
+        let u =
+            load_user(&mut tx, "id", &user_id.to_string()).await?.ok_or(StoreError::NotFound { what: "user", id: user_id.to_string() })?;
         if !u.active {
             return Err(AuthError::Inactive.into());
         }
@@ -199,10 +205,16 @@ impl Store {
                 .bind(&u.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO login_failures (user_id, at, kind) VALUES (?, ?, 'pin')").bind(&u.id).bind(ts(now)).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO login_failures (user_id, at, kind) VALUES (?, ?, 'pin')")
+                .bind(&u.id)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
             audit_login(&mut tx, now, &u.id, if locked { "pin_locked" } else { "pin_failed" }).await?;
             tx.commit().await?;
-            return Err(if locked { AuthError::PinLocked } else { AuthError::BadPin { remaining: (PIN_MAX_FAILURES - failed) as u32 } }.into());
+            return Err(
+                if locked { AuthError::PinLocked } else { AuthError::BadPin { remaining: (PIN_MAX_FAILURES - failed) as u32 } }.into()
+            );
         }
         sqlx::query("UPDATE users SET failed_pins = 0 WHERE id = ?").bind(&u.id).execute(&mut *tx).await?;
         audit_login(&mut tx, now, &u.id, "unlock_pin").await?;

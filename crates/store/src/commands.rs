@@ -105,7 +105,11 @@ impl Store {
 
     /// Like `execute_batch`; a failure also names the index of the command that failed, so an
     /// import can say which line of the file it came from.
-    pub async fn execute_batch_indexed(&self, actor: &Actor, commands: Vec<(Command, Option<String>)>) -> std::result::Result<Vec<Receipt>, (usize, StoreError)> {
+    pub async fn execute_batch_indexed(
+        &self,
+        actor: &Actor,
+        commands: Vec<(Command, Option<String>)>,
+    ) -> std::result::Result<Vec<Receipt>, (usize, StoreError)> {
         let last = commands.len().saturating_sub(1);
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| (0, e.into()))?;
         let now = self.now();
@@ -120,7 +124,12 @@ impl Store {
     /// Creates the first account of a new database (the first-start wizard), optionally with
     /// its facility, in one transaction. Refused once any account exists, so it can't be used
     /// to add accounts past the guard.
-    pub async fn create_first_user(&self, facility: Option<cmd::UpsertFacility>, user: cmd::CreateUser, password: &str) -> Result<Vec<Receipt>> {
+    pub async fn create_first_user(
+        &self,
+        facility: Option<cmd::UpsertFacility>,
+        user: cmd::CreateUser,
+        password: &str,
+    ) -> Result<Vec<Receipt>> {
         if self.has_accounts().await? {
             return Err(StoreError::Conflict("accounts exist already; log in and use user management".into()));
         }
@@ -135,7 +144,13 @@ impl Store {
     }
 }
 
-async fn execute_in(conn: &mut SqliteConnection, actor: &Actor, command: &Command, secret: Option<&str>, now: DateTime<Utc>) -> Result<Receipt> {
+async fn execute_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    command: &Command,
+    secret: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Receipt> {
     let permission = command.permission();
     if !actor.role.allows(permission) {
         return Err(PermissionDenied { role: actor.role, permission, scope_note: None }.into());
@@ -163,7 +178,11 @@ async fn execute_in(conn: &mut SqliteConnection, actor: &Actor, command: &Comman
         },
     )
     .await?;
-    audit::append(ctx.conn, audit::Entry { at: &at, user_id: &user, action: command.name(), command_id: Some(&cid), records: &ctx.records }).await?;
+    audit::append(
+        ctx.conn,
+        audit::Entry { at: &at, user_id: &user, action: command.name(), command_id: Some(&cid), records: &ctx.records },
+    )
+    .await?;
     Ok(Receipt { command_id, client_seq })
 }
 
@@ -173,14 +192,20 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::CreateGroup(c) => {
             ctx.guard(Permission::ManageFacility, Scope::Facility(c.facility_id))?;
             validate_name("group name", &c.name)?;
-            ctx.exec("INSERT INTO groups (id, facility_id, name, care_type) VALUES (?,?,?,?)", &[s(c.group_id), s(c.facility_id), s(c.name.trim()), s(c.care_type)])
-                .await
-                .map_err(|e| unique_to_conflict(e, "a group with this name exists already"))?;
+            ctx.exec(
+                "INSERT INTO groups (id, facility_id, name, care_type) VALUES (?,?,?,?)",
+                &[s(c.group_id), s(c.facility_id), s(c.name.trim()), s(c.care_type)],
+            )
+            .await
+            .map_err(|e| unique_to_conflict(e, "a group with this name exists already"))?;
             ctx.touch(format!("group:{}", c.group_id), 0);
             Ok(())
         }
         Command::AssignStaff(c) => {
-            let facility: Option<(String,)> = sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?").bind(c.group_id.to_string()).fetch_optional(&mut *ctx.conn).await?;
+            let facility: Option<(String,)> = sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?")
+                .bind(c.group_id.to_string())
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
             let facility = facility.ok_or(StoreError::NotFound { what: "group", id: c.group_id.to_string() })?;
             ctx.guard(Permission::ManageFacility, Scope::Facility(uuid(&facility.0)))?;
             user_exists(ctx.conn, c.user_id).await?;
@@ -200,7 +225,14 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             check_password_strength(pw)?;
             ctx.exec(
                 "INSERT INTO users (id, username, display_name, role, facility_id, password_hash) VALUES (?,?,?,?,?,?)",
-                &[s(c.user_id), s(c.username.trim()), s(c.display_name.trim()), s(c.role), c.facility_id.map(|f| f.to_string()), s(hash_secret(pw))],
+                &[
+                    s(c.user_id),
+                    s(c.username.trim()),
+                    s(c.display_name.trim()),
+                    s(c.role),
+                    c.facility_id.map(|f| f.to_string()),
+                    s(hash_secret(pw)),
+                ],
             )
             .await
             .map_err(|e| unique_to_conflict(e, "this username is taken"))?;
@@ -210,6 +242,9 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::SetUserRole(c) => {
             let v = user_exists(ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
+            if c.user_id == ctx.actor.user_id {
+                return Err(StoreError::Conflict("you cannot change your own role; ask another administrator".into()));
+            }
             ctx.exec("UPDATE users SET role = ?, version = version + 1 WHERE id = ?", &[s(c.role), s(c.user_id)]).await?;
             ctx.touch(format!("user:{}", c.user_id), v);
             Ok(())
@@ -330,14 +365,18 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::LinkGuardian(c) => {
             let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
             let g = guardian_version(ctx.conn, c.guardian_id).await?;
-            ctx.exec("INSERT OR IGNORE INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)]).await?;
+            ctx.exec("INSERT OR IGNORE INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)])
+                .await?;
             ctx.touch(format!("guardian:{}", c.guardian_id), g);
             ctx.touch(format!("child:{}", c.child_id), v);
             Ok(())
         }
         Command::SetGuardianFinance(c) => {
             let g = guardian_version(ctx.conn, c.guardian_id).await?;
-            let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?").bind(c.guardian_id.to_string()).fetch_all(&mut *ctx.conn).await?;
+            let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
+                .bind(c.guardian_id.to_string())
+                .fetch_all(&mut *ctx.conn)
+                .await?;
             for (child,) in &children {
                 let (facility, group, _) = rows::child_scope(ctx.conn, uuid(child)).await?;
                 ctx.guard(Permission::WriteFinance, Scope::Child { facility, group })?;
@@ -367,7 +406,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             .await
             .map_err(|e| unique_to_conflict(e, "the child already has an active application for this start date"))?;
             for (i, f) in c.choices.iter().enumerate() {
-                ctx.exec("INSERT INTO application_choices (application_id, rank, facility_id) VALUES (?,?,?)", &[s(c.application_id), s(i + 1), s(f)]).await?;
+                ctx.exec(
+                    "INSERT INTO application_choices (application_id, rank, facility_id) VALUES (?,?,?)",
+                    &[s(c.application_id), s(i + 1), s(f)],
+                )
+                .await?;
             }
             ctx.touch(format!("application:{}", c.application_id), 0);
             ctx.touch(format!("child:{}", c.child_id), v);
@@ -378,7 +421,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             if app.state.is_final() {
                 return Err(StoreError::Conflict(format!("application is {}", app.state.label_de())));
             }
-            ctx.exec("UPDATE applications SET priority = ?, version = version + 1 WHERE id = ?", &[s(c.priority), s(c.application_id)]).await?;
+            ctx.exec("UPDATE applications SET priority = ?, version = version + 1 WHERE id = ?", &[s(c.priority), s(c.application_id)])
+                .await?;
             ctx.touch(format!("application:{}", c.application_id), v);
             Ok(())
         }
@@ -402,7 +446,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             ctx.guard(Permission::ManageContracts, Scope::Facility(contract.facility_id))?;
             let next = contract.terminate(c.end_date, c.reason.clone(), ctx.now)?;
             insert_version(ctx, c.contract_id, &next).await?;
-            ctx.exec("UPDATE contracts SET end_date = ?, version = version + 1 WHERE id = ?", &[s(date(c.end_date)), s(c.contract_id)]).await?;
+            ctx.exec("UPDATE contracts SET end_date = ?, version = version + 1 WHERE id = ?", &[s(date(c.end_date)), s(c.contract_id)])
+                .await?;
             ctx.touch(format!("contract:{}", c.contract_id), v);
             Ok(())
         }
@@ -420,7 +465,10 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::RecordTicketDecision(c) => {
-            let row: Option<(String, String, i64)> = sqlx::query_as("SELECT child_id, state, version FROM tickets WHERE id = ?").bind(c.ticket_id.to_string()).fetch_optional(&mut *ctx.conn).await?;
+            let row: Option<(String, String, i64)> = sqlx::query_as("SELECT child_id, state, version FROM tickets WHERE id = ?")
+                .bind(c.ticket_id.to_string())
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
             let (child, state, v) = row.ok_or(StoreError::NotFound { what: "ticket", id: c.ticket_id.to_string() })?;
             ctx.child_guard(Permission::ManageTickets, uuid(&child)).await?;
             let next = TicketState::from_code(&state).expect("CHECK").decide(c.approved)?;
@@ -447,22 +495,26 @@ fn unique_to_conflict(e: StoreError, msg: &str) -> StoreError {
 }
 
 async fn user_exists(conn: &mut SqliteConnection, id: UserId) -> Result<i64> {
-    let v: Option<(i64,)> = sqlx::query_as("SELECT version FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    let v: Option<(i64,)> =
+        sqlx::query_as("SELECT version FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
     v.map(|v| v.0).ok_or(StoreError::NotFound { what: "user", id: id.to_string() })
 }
 
 async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<(String, i64)> {
-    let v: Option<(String, i64)> = sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    let v: Option<(String, i64)> =
+        sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
     v.ok_or(StoreError::NotFound { what: "facility", id: id.to_string() })
 }
 
 async fn guardian_version(conn: &mut SqliteConnection, id: GuardianId) -> Result<i64> {
-    let v: Option<(i64,)> = sqlx::query_as("SELECT version FROM guardians WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    let v: Option<(i64,)> =
+        sqlx::query_as("SELECT version FROM guardians WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
     v.map(|v| v.0).ok_or(StoreError::NotFound { what: "guardian", id: id.to_string() })
 }
 
 async fn group_in_facility(conn: &mut SqliteConnection, group: GroupId, facility: FacilityId) -> Result<()> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?").bind(group.to_string()).fetch_optional(&mut *conn).await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?").bind(group.to_string()).fetch_optional(&mut *conn).await?;
     match row {
         Some((f,)) if f == facility.to_string() => Ok(()),
         Some(_) => Err(StoreError::Conflict("the group belongs to another facility".into())),
@@ -481,7 +533,10 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
             return Err(DomainError::InvalidField { field: "capacities", reason: format!("{ct} listed twice") }.into());
         }
     }
-    let existing: Option<(i64,)> = sqlx::query_as("SELECT version FROM facilities WHERE id = ?").bind(c.facility_id.to_string()).fetch_optional(&mut *ctx.conn).await?;
+    let existing: Option<(i64,)> = sqlx::query_as("SELECT version FROM facilities WHERE id = ?")
+        .bind(c.facility_id.to_string())
+        .fetch_optional(&mut *ctx.conn)
+        .await?;
     ctx.exec(
         "INSERT INTO providers (id, name) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET name = ?2, version = version + 1",
         &[s(c.provider_id), s(c.provider_name.trim())],
@@ -498,7 +553,8 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
     .await?;
     ctx.exec("DELETE FROM facility_capacities WHERE facility_id = ?", &[s(c.facility_id)]).await?;
     for (ct, n) in &c.capacities {
-        ctx.exec("INSERT INTO facility_capacities (facility_id, care_type, capacity) VALUES (?,?,?)", &[s(c.facility_id), s(ct), s(n)]).await?;
+        ctx.exec("INSERT INTO facility_capacities (facility_id, care_type, capacity) VALUES (?,?,?)", &[s(c.facility_id), s(ct), s(n)])
+            .await?;
     }
     ctx.touch(format!("facility:{}", c.facility_id), existing.map(|e| e.0).unwrap_or(0));
     Ok(())
@@ -554,16 +610,18 @@ async fn close_application(ctx: &mut Ctx<'_>, id: ApplicationId, event: Applicat
     let next = app.state.transition(event)?;
     if app.state == ApplicationState::Reserved {
         // A rejected or withdrawn application frees its hold.
-        let holds: Vec<(String, i64)> = sqlx::query_as("SELECT id, version FROM reservations WHERE application_id = ? AND status IN ('provisional','confirmed')")
-            .bind(id.to_string())
-            .fetch_all(&mut *ctx.conn)
-            .await?;
+        let holds: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, version FROM reservations WHERE application_id = ? AND status IN ('provisional','confirmed')")
+                .bind(id.to_string())
+                .fetch_all(&mut *ctx.conn)
+                .await?;
         for (h, hv) in holds {
             ctx.exec("UPDATE reservations SET status = 'cancelled', version = version + 1 WHERE id = ?", &[s(&h)]).await?;
             ctx.touch(format!("reservation:{h}"), hv);
         }
     }
-    ctx.exec("UPDATE applications SET state = ?, reason = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(reason), s(id)]).await?;
+    ctx.exec("UPDATE applications SET state = ?, reason = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(reason), s(id)])
+        .await?;
     ctx.touch(format!("application:{id}"), v);
     Ok(())
 }
@@ -600,7 +658,13 @@ async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
         let month = add_months(month_start(c.start_date), i);
         if let Some(m) = f.get(month, app.care_type) {
             if m.free < 1 {
-                return Err(DomainError::NoFreePlace { care_type: app.care_type, month, capacity: m.capacity, taken: m.contracted + m.reserved }.into());
+                return Err(DomainError::NoFreePlace {
+                    care_type: app.care_type,
+                    month,
+                    capacity: m.capacity,
+                    taken: m.contracted + m.reserved,
+                }
+                .into());
             }
         }
     }
@@ -653,7 +717,8 @@ async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Resu
         return Err(DomainError::MeaslesProofMissing.into());
     }
     let (facility_municipality, _) = facility_exists(ctx.conn, res.facility_id).await?;
-    let tickets: Vec<(String,)> = sqlx::query_as("SELECT state FROM tickets WHERE child_id = ?").bind(res.child_id.to_string()).fetch_all(&mut *ctx.conn).await?;
+    let tickets: Vec<(String,)> =
+        sqlx::query_as("SELECT state FROM tickets WHERE child_id = ?").bind(res.child_id.to_string()).fetch_all(&mut *ctx.conn).await?;
     let tickets: Vec<TicketState> = tickets.iter().map(|t| TicketState::from_code(&t.0).expect("CHECK")).collect();
     ensure_admissible(&child.0, &facility_municipality, &tickets)?;
     let (overlap,): (i64,) = sqlx::query_as("SELECT count(*) FROM contracts WHERE child_id = ? AND (end_date IS NULL OR end_date >= ?)")
@@ -720,7 +785,17 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
     let recorder = ctx.actor.user_id.to_string();
     ctx.exec(
         "INSERT INTO attendance_events (id, child_id, date, kind, absence_type, at, corrects, recorded_by, seq) VALUES (?,?,?,?,?,?,?,?,?)",
-        &[s(c.event_id), s(c.child_id), s(date(c.date)), s(c.kind.code()), absence, s(ts(c.at)), c.corrects.map(|x| x.to_string()), s(recorder), s(seq)],
+        &[
+            s(c.event_id),
+            s(c.child_id),
+            s(date(c.date)),
+            s(c.kind.code()),
+            absence,
+            s(ts(c.at)),
+            c.corrects.map(|x| x.to_string()),
+            s(recorder),
+            s(seq),
+        ],
     )
     .await?;
     ctx.touch(format!("attendance:{}", c.event_id), 0);
@@ -744,7 +819,11 @@ pub(crate) async fn day_events(conn: &mut SqliteConnection, child: ChildId, day:
             kind: match r.1.as_str() {
                 "check_in" => AttendanceKind::CheckIn,
                 "check_out" => AttendanceKind::CheckOut,
-                _ => AttendanceKind::Absence(r.2.as_deref().and_then(kitakontor_core::attendance::AbsenceType::from_code).unwrap_or(kitakontor_core::attendance::AbsenceType::Other)),
+                _ => AttendanceKind::Absence(
+                    r.2.as_deref()
+                        .and_then(kitakontor_core::attendance::AbsenceType::from_code)
+                        .unwrap_or(kitakontor_core::attendance::AbsenceType::Other),
+                ),
             },
             at: crate::time::parse_ts(&r.3),
             corrects: r.4.as_deref().map(uuid),

@@ -7,12 +7,12 @@
 
 use crate::error::{Result, StoreError};
 use crate::key::DbKey;
-use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use std::path::{Path, PathBuf};
 use crate::rows::OccupancyInputs;
+use chrono::{DateTime, Utc};
 use kitakontor_core::ids::FacilityId;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,7 +28,6 @@ pub struct Store {
     pub(crate) pool: SqlitePool,
     pub(crate) clock: Clock,
     pub(crate) occupancy_cache: OccupancyCache,
-    path: PathBuf,
 }
 
 impl Store {
@@ -64,15 +63,11 @@ impl Store {
             // so the working set of a facility (a few MiB) should stay decrypted in memory.
             .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await
-            .map_err(|e| map_open_error(e, path))?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(|e| map_open_error(e, path))?;
         // SQLCipher only notices a wrong key when it reads the first page.
         sqlx::query("SELECT count(*) FROM sqlite_master").execute(&pool).await.map_err(|e| map_open_error(e, path))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default(), path: path.to_path_buf() })
+        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default() })
     }
 
     /// Replaces the clock (tests, simulations).
@@ -83,10 +78,6 @@ impl Store {
 
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Moves WAL content into the main file and truncates the WAL (used after deletions so

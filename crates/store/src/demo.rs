@@ -25,16 +25,48 @@ pub const DEMO_PASSWORD: &str = "kitakontor-demo";
 pub const DEMO_PIN: &str = "1234";
 
 const FIRST: &[&str] = &[
-    "Emma", "Mia", "Hannah", "Sophia", "Lina", "Zoë", "Ella", "Mila", "Clara", "Lea", "Lotta", "Frieda", "Jördis", "Malin", "Ida", "Amélie",
-    "Noah", "Ben", "Paul", "Leon", "Finn", "Elias", "Jonas", "Luis", "Felix", "Ömer", "Jürgen", "Anton", "Theo", "Emil", "Karl", "Mats",
+    "Emma", "Mia", "Hannah", "Sophia", "Lina", "Zoë", "Ella", "Mila", "Clara", "Lea", "Lotta", "Frieda", "Jördis", "Malin", "Ida",
+    "Amélie", "Noah", "Ben", "Paul", "Leon", "Finn", "Elias", "Jonas", "Luis", "Felix", "Ömer", "Jürgen", "Anton", "Theo", "Emil", "Karl",
+    "Mats",
 ];
 const LAST: &[&str] = &[
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer",
-    "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange",
-    "Werner", "Krause", "Lehmann", "Köhler", "Groß", "Yılmaz", "Nowak",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Werner",
+    "Krause",
+    "Lehmann",
+    "Köhler",
+    "Groß",
+    "Yılmaz",
+    "Nowak",
 ];
-const PARENT_FIRST: &[&str] = &["Anna", "Katrin", "Sabine", "Julia", "Doreen", "Özlem", "Thomas", "Michael", "André", "Sven", "René", "Björn"];
-const STREETS: &[&str] = &["Karl-Liebknecht-Straße", "Eisenbahnstraße", "Georg-Schwarz-Straße", "Könneritzstraße", "Gohliser Straße", "Zschochersche Straße"];
+const PARENT_FIRST: &[&str] =
+    &["Anna", "Katrin", "Sabine", "Julia", "Doreen", "Özlem", "Thomas", "Michael", "André", "Sven", "René", "Björn"];
+const STREETS: &[&str] =
+    &["Karl-Liebknecht-Straße", "Eisenbahnstraße", "Georg-Schwarz-Straße", "Könneritzstraße", "Gohliser Straße", "Zschochersche Straße"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
@@ -70,7 +102,13 @@ impl Store {
         let admin_id = UserId(id());
         self.create_first_user(
             None,
-            c::CreateUser { user_id: admin_id, username: "traeger".into(), display_name: "Petra Träger-Admin".into(), role: Role::ProviderAdmin, facility_id: None },
+            c::CreateUser {
+                user_id: admin_id,
+                username: "traeger".into(),
+                display_name: "Petra Träger-Admin".into(),
+                role: Role::ProviderAdmin,
+                facility_id: None,
+            },
             DEMO_PASSWORD,
         )
         .await?;
@@ -80,22 +118,40 @@ impl Store {
 
         let facilities = [
             (FacilityId(id()), "Kita Sonnenblume", "Gohliser Straße 12", "04155", 30u32, 70u32, "Reggio-Pädagogik, naturnah"),
-            (FacilityId(id()), "Kita Auenwald", "Könneritzstraße 80", "04229", 20u32, 56u32, "Situationsansatz, zweisprachig deutsch-englisch"),
+            (
+                FacilityId(id()),
+                "Kita Auenwald",
+                "Könneritzstraße 80",
+                "04229",
+                20u32,
+                56u32,
+                "Situationsansatz, zweisprachig deutsch-englisch",
+            ),
         ];
         for (fid, name, street, plz, n, k, profile) in &facilities {
-            push(&mut cmds, c::UpsertFacility {
-                facility_id: *fid,
-                provider_id: provider,
-                provider_name: "Kinderwelt Leipzig gGmbH".into(),
-                name: (*name).into(),
-                profile: (*profile).into(),
-                address: Address { street: (*street).into(), postal_code: (*plz).into(), city: "Leipzig".into() },
-                municipality: "Leipzig".into(),
-                capacities: vec![(CareType::Nursery, *n), (CareType::Kindergarten, *k)],
-            }.into());
+            push(
+                &mut cmds,
+                c::UpsertFacility {
+                    facility_id: *fid,
+                    provider_id: provider,
+                    provider_name: "Kinderwelt Leipzig gGmbH".into(),
+                    name: (*name).into(),
+                    profile: (*profile).into(),
+                    address: Address { street: (*street).into(), postal_code: (*plz).into(), city: "Leipzig".into() },
+                    municipality: "Leipzig".into(),
+                    capacities: vec![(CareType::Nursery, *n), (CareType::Kindergarten, *k)],
+                }
+                .into(),
+            );
         }
         // Groups: 2 nursery, 3 kindergarten per facility.
-        let group_names = [("Käfer", CareType::Nursery), ("Schnecken", CareType::Nursery), ("Füchse", CareType::Kindergarten), ("Eulen", CareType::Kindergarten), ("Bären", CareType::Kindergarten)];
+        let group_names = [
+            ("Käfer", CareType::Nursery),
+            ("Schnecken", CareType::Nursery),
+            ("Füchse", CareType::Kindergarten),
+            ("Eulen", CareType::Kindergarten),
+            ("Bären", CareType::Kindergarten),
+        ];
         let mut groups: Vec<(FacilityId, GroupId, CareType)> = Vec::new();
         for (fid, ..) in &facilities {
             for (gname, ct) in group_names {
@@ -132,7 +188,8 @@ impl Store {
             let uid = UserId(id());
             let fid = fac.map(|i: usize| facilities[i].0);
             cmds.push((
-                c::CreateUser { user_id: uid, username: (*user).into(), display_name: (*display).into(), role: *role, facility_id: fid }.into(),
+                c::CreateUser { user_id: uid, username: (*user).into(), display_name: (*display).into(), role: *role, facility_id: fid }
+                    .into(),
                 Some(DEMO_PASSWORD.to_string()),
             ));
             accounts.push((user.to_string(), *role));
@@ -148,7 +205,8 @@ impl Store {
         let mut contracts = Vec::new();
         let mut family_n = 0u64;
         // 120 children under contract, spread over the two facilities in proportion to capacity.
-        let placed = [(0usize, CareType::Nursery, 24), (0, CareType::Kindergarten, 56), (1, CareType::Nursery, 15), (1, CareType::Kindergarten, 25)];
+        let placed =
+            [(0usize, CareType::Nursery, 24), (0, CareType::Kindergarten, 56), (1, CareType::Nursery, 15), (1, CareType::Kindergarten, 25)];
         let mut contract_children = Vec::new();
         for (fi, ct, count) in placed {
             let fid = facilities[fi].0;
@@ -159,35 +217,94 @@ impl Store {
                     _ => rng.gen_range(1100..2250),
                 };
                 let out_of_town = rng.gen_bool(0.06);
-                let (child, guardian) = person(&mut rng, &mut cmds, fid, Some(fac_groups[n % fac_groups.len()]), today - Duration::days(age_days), out_of_town, &mut family_n);
+                let (child, guardian) = person(
+                    &mut rng,
+                    &mut cmds,
+                    fid,
+                    Some(fac_groups[n % fac_groups.len()]),
+                    today - Duration::days(age_days),
+                    out_of_town,
+                    &mut family_n,
+                );
                 children += 1;
-                push(&mut cmds, c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(rng.gen_range(30..300))), health_notes: health_note(&mut rng) }.into());
+                push(
+                    &mut cmds,
+                    c::RecordHealth {
+                        child_id: child,
+                        measles_proof: Some(today - Duration::days(rng.gen_range(30..300))),
+                        health_notes: health_note(&mut rng),
+                    }
+                    .into(),
+                );
                 let start = add_months(today, 0) - Duration::days(rng.gen_range(60..700));
                 let start = NaiveDate::from_ymd_opt(start.year(), start.month(), 1).expect("valid");
                 if out_of_town {
                     let t = TicketId(id());
                     push(&mut cmds, c::RequestTicket { ticket_id: t, child_id: child, home_municipality: "Markkleeberg".into() }.into());
-                    push(&mut cmds, c::RecordTicketDecision { ticket_id: t, approved: true, reference: format!("JA-MKB-{}", rng.gen_range(1000..9999)) }.into());
+                    push(
+                        &mut cmds,
+                        c::RecordTicketDecision {
+                            ticket_id: t,
+                            approved: true,
+                            reference: format!("JA-MKB-{}", rng.gen_range(1000..9999)),
+                        }
+                        .into(),
+                    );
                 }
                 let hours = [60u16, 70, 80, 90, 90, 90, 100][rng.gen_range(0..7)];
                 let (app, res, con) = (ApplicationId(id()), ReservationId(id()), ContractId(id()));
-                push(&mut cmds, c::SubmitApplication {
-                    application_id: app, child_id: child, choices: vec![fid], wanted_start: start, care_type: ct,
-                    care_hours: CareHours::from_tenths(hours).expect("valid"), origin: ApplicationOrigin::Paper,
-                }.into());
+                push(
+                    &mut cmds,
+                    c::SubmitApplication {
+                        application_id: app,
+                        child_id: child,
+                        choices: vec![fid],
+                        wanted_start: start,
+                        care_type: ct,
+                        care_hours: CareHours::from_tenths(hours).expect("valid"),
+                        origin: ApplicationOrigin::Paper,
+                    }
+                    .into(),
+                );
                 push(&mut cmds, c::ReservePlace { reservation_id: res, application_id: app, facility_id: fid, start_date: start }.into());
-                push(&mut cmds, c::ConcludeContract { contract_id: con, reservation_id: res, start_date: start, care_hours: CareHours::from_tenths(hours).expect("valid"), settling_in_weeks: 4 }.into());
+                push(
+                    &mut cmds,
+                    c::ConcludeContract {
+                        contract_id: con,
+                        reservation_id: res,
+                        start_date: start,
+                        care_hours: CareHours::from_tenths(hours).expect("valid"),
+                        settling_in_weeks: 4,
+                    }
+                    .into(),
+                );
                 // Children turning 6 before next August leave for school.
                 if ct == CareType::Kindergarten && age_days > 1900 {
                     let school = NaiveDate::from_ymd_opt(today.year() + if today.month() >= 8 { 1 } else { 0 }, 7, 31).expect("valid");
                     push(&mut cmds, c::TerminateContract { contract_id: con, end_date: school, reason: "Schuleintritt".into() }.into());
                 } else if rng.gen_bool(0.08) {
-                    push(&mut cmds, c::AmendContract { contract_id: con, valid_from: add_months(today, 1), care_hours: CareHours::from_tenths(90).expect("valid"), note: "Erhöhung auf 9 Stunden".into() }.into());
+                    push(
+                        &mut cmds,
+                        c::AmendContract {
+                            contract_id: con,
+                            valid_from: add_months(today, 1),
+                            care_hours: CareHours::from_tenths(90).expect("valid"),
+                            note: "Erhöhung auf 9 Stunden".into(),
+                        }
+                        .into(),
+                    );
                 }
                 if rng.gen_bool(0.7) {
-                    push(&mut cmds, c::SetGuardianFinance {
-                        guardian_id: guardian, income_cents: Some(rng.gen_range(2_400_000..9_000_000)), iban: Some(demo_iban(family_n)), account_holder: None,
-                    }.into());
+                    push(
+                        &mut cmds,
+                        c::SetGuardianFinance {
+                            guardian_id: guardian,
+                            income_cents: Some(rng.gen_range(2_400_000..9_000_000)),
+                            iban: Some(demo_iban(family_n)),
+                            account_holder: None,
+                        }
+                        .into(),
+                    );
                 }
                 contracts.push(con);
                 contract_children.push((child, start));
@@ -207,10 +324,21 @@ impl Store {
             let (child, _) = person(&mut rng, &mut cmds, fid, None, today - Duration::days(age_days), out_of_town, &mut family_n);
             children += 1;
             if rng.gen_bool(0.85) {
-                push(&mut cmds, c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(rng.gen_range(10..200))), health_notes: String::new() }.into());
+                push(
+                    &mut cmds,
+                    c::RecordHealth {
+                        child_id: child,
+                        measles_proof: Some(today - Duration::days(rng.gen_range(10..200))),
+                        health_notes: String::new(),
+                    }
+                    .into(),
+                );
             }
             if out_of_town {
-                push(&mut cmds, c::RequestTicket { ticket_id: TicketId(id()), child_id: child, home_municipality: "Schkeuditz".into() }.into());
+                push(
+                    &mut cmds,
+                    c::RequestTicket { ticket_id: TicketId(id()), child_id: child, home_municipality: "Schkeuditz".into() }.into(),
+                );
             }
             let wanted = add_months(today, rng.gen_range(1..12));
             let mut choices = vec![fid];
@@ -218,13 +346,25 @@ impl Store {
                 choices.push(facilities[1 - fi].0);
             }
             let app = ApplicationId(id());
-            push(&mut cmds, c::SubmitApplication {
-                application_id: app, child_id: child, choices, wanted_start: wanted, care_type: ct,
-                care_hours: CareHours::from_tenths([45u16, 60, 90, 90][rng.gen_range(0..4)]).expect("valid"),
-                origin: [ApplicationOrigin::Portal, ApplicationOrigin::Office, ApplicationOrigin::Paper][rng.gen_range(0..3)],
-            }.into());
+            push(
+                &mut cmds,
+                c::SubmitApplication {
+                    application_id: app,
+                    child_id: child,
+                    choices,
+                    wanted_start: wanted,
+                    care_type: ct,
+                    care_hours: CareHours::from_tenths([45u16, 60, 90, 90][rng.gen_range(0..4)]).expect("valid"),
+                    origin: [ApplicationOrigin::Portal, ApplicationOrigin::Office, ApplicationOrigin::Paper][rng.gen_range(0..3)],
+                }
+                .into(),
+            );
             if n % 12 == 5 {
-                push(&mut cmds, c::ReservePlace { reservation_id: ReservationId(id()), application_id: app, facility_id: fid, start_date: wanted }.into());
+                push(
+                    &mut cmds,
+                    c::ReservePlace { reservation_id: ReservationId(id()), application_id: app, facility_id: fid, start_date: wanted }
+                        .into(),
+                );
             } else {
                 open += 1;
             }
@@ -240,16 +380,60 @@ impl Store {
                     }
                     let roll: f64 = rng.gen();
                     if roll < 0.07 {
-                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::Absence(AbsenceType::Sick), at: at(day, 7, 45), corrects: None }.into());
+                        push(
+                            &mut cmds,
+                            c::RecordAttendance {
+                                event_id: AttendanceEventId(id()),
+                                child_id: *child,
+                                date: day,
+                                kind: AttendanceKind::Absence(AbsenceType::Sick),
+                                at: at(day, 7, 45),
+                                corrects: None,
+                            }
+                            .into(),
+                        );
                         attendance += 1;
                     } else if roll < 0.09 {
-                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::Absence(AbsenceType::Holiday), at: at(day, 7, 30), corrects: None }.into());
+                        push(
+                            &mut cmds,
+                            c::RecordAttendance {
+                                event_id: AttendanceEventId(id()),
+                                child_id: *child,
+                                date: day,
+                                kind: AttendanceKind::Absence(AbsenceType::Holiday),
+                                at: at(day, 7, 30),
+                                corrects: None,
+                            }
+                            .into(),
+                        );
                         attendance += 1;
                     } else {
                         let (ih, im) = (rng.gen_range(6..9), rng.gen_range(0..60));
                         let (oh, om) = (rng.gen_range(14..17), rng.gen_range(0..60));
-                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::CheckIn, at: at(day, ih, im), corrects: None }.into());
-                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: day, kind: AttendanceKind::CheckOut, at: at(day, oh, om), corrects: None }.into());
+                        push(
+                            &mut cmds,
+                            c::RecordAttendance {
+                                event_id: AttendanceEventId(id()),
+                                child_id: *child,
+                                date: day,
+                                kind: AttendanceKind::CheckIn,
+                                at: at(day, ih, im),
+                                corrects: None,
+                            }
+                            .into(),
+                        );
+                        push(
+                            &mut cmds,
+                            c::RecordAttendance {
+                                event_id: AttendanceEventId(id()),
+                                child_id: *child,
+                                date: day,
+                                kind: AttendanceKind::CheckOut,
+                                at: at(day, oh, om),
+                                corrects: None,
+                            }
+                            .into(),
+                        );
                         attendance += 2;
                     }
                 }
@@ -263,7 +447,18 @@ impl Store {
                     // Only arrivals that already happened: the Kita opens at 6:00.
                     let arrived = now - Duration::minutes(rng.gen_range(5..120));
                     if arrived >= at(today, 6, 0) {
-                        push(&mut cmds, c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: *child, date: today, kind: AttendanceKind::CheckIn, at: arrived, corrects: None }.into());
+                        push(
+                            &mut cmds,
+                            c::RecordAttendance {
+                                event_id: AttendanceEventId(id()),
+                                child_id: *child,
+                                date: today,
+                                kind: AttendanceKind::CheckIn,
+                                at: arrived,
+                                corrects: None,
+                            }
+                            .into(),
+                        );
                         attendance += 1;
                     }
                 }
@@ -319,23 +514,46 @@ fn person(
     *family_n += 1;
     let last = LAST[rng.gen_range(0..LAST.len())];
     let (city, plz, municipality) = if out_of_town { ("Markkleeberg", "04416", "Markkleeberg") } else { ("Leipzig", "04177", "Leipzig") };
-    let address = Address { street: format!("{} {}", STREETS[rng.gen_range(0..STREETS.len())], rng.gen_range(1..120)), postal_code: plz.into(), city: city.into() };
+    let address = Address {
+        street: format!("{} {}", STREETS[rng.gen_range(0..STREETS.len())], rng.gen_range(1..120)),
+        postal_code: plz.into(),
+        city: city.into(),
+    };
     let child = ChildId(id());
-    cmds.push((c::CreateChild {
-        child_id: child, facility_id: facility, group_id: group, first_name: FIRST[rng.gen_range(0..FIRST.len())].into(), last_name: last.into(),
-        birth_date: birth, address: address.clone(), municipality: municipality.into(),
-    }.into(), None));
+    cmds.push((
+        c::CreateChild {
+            child_id: child,
+            facility_id: facility,
+            group_id: group,
+            first_name: FIRST[rng.gen_range(0..FIRST.len())].into(),
+            last_name: last.into(),
+            birth_date: birth,
+            address: address.clone(),
+            municipality: municipality.into(),
+        }
+        .into(),
+        None,
+    ));
     let single = rng.gen_bool(0.2);
     let g1 = GuardianId(id());
     let parents = if single { 1 } else { 2 };
     for p in 0..parents {
         let gid = if p == 0 { g1 } else { GuardianId(id()) };
         let first = PARENT_FIRST[rng.gen_range(0..PARENT_FIRST.len())];
-        cmds.push((c::AddGuardian {
-            guardian_id: gid, child_id: child, first_name: first.into(), last_name: last.into(),
-            email: format!("{}.{}@example.org", ascii(first), ascii(last)), phone: format!("0341 {}", rng.gen_range(1_000_000..9_999_999)),
-            address: address.clone(), single_parent: single,
-        }.into(), None));
+        cmds.push((
+            c::AddGuardian {
+                guardian_id: gid,
+                child_id: child,
+                first_name: first.into(),
+                last_name: last.into(),
+                email: format!("{}.{}@example.org", ascii(first), ascii(last)),
+                phone: format!("0341 {}", rng.gen_range(1_000_000..9_999_999)),
+                address: address.clone(),
+                single_parent: single,
+            }
+            .into(),
+            None,
+        ));
     }
     (child, g1)
 }

@@ -50,8 +50,10 @@ impl Store {
         // A child already on file (same name and birth date) would be created a second time;
         // the usual cause is a file imported twice. Its application belongs on the existing
         // file, which the office does by hand.
-        let children: Vec<(String, String, String)> = sqlx::query_as("SELECT first_name, last_name, birth_date FROM children").fetch_all(&self.pool).await?;
-        let on_file: HashSet<(String, String, NaiveDate)> = children.into_iter().map(|(f, l, b)| child_key(&f, &l, parse_date(&b))).collect();
+        let children: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT first_name, last_name, birth_date FROM children").fetch_all(&self.pool).await?;
+        let on_file: HashSet<(String, String, NaiveDate)> =
+            children.into_iter().map(|(f, l, b)| child_key(&f, &l, parse_date(&b))).collect();
         let mut moved = Vec::new();
         preview.accepted.retain(|row| {
             let mut reasons = Vec::new();

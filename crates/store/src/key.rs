@@ -161,7 +161,6 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
     f.write_all(content.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| StoreError::InvalidKey(e.to_string()))
 }
 
-
 /// The database file when none is given: `$XDG_DATA_HOME/kitakontor/kitakontor.db`
 /// (`~/.local/share/kitakontor/kitakontor.db`).
 pub fn default_db_path() -> PathBuf {

@@ -15,8 +15,8 @@ pub mod import;
 pub mod key;
 mod outbox;
 pub mod queries;
-pub mod settings;
 mod rows;
+pub mod settings;
 pub mod time;
 
 pub use commands::Receipt;

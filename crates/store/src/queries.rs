@@ -139,24 +139,35 @@ fn group_filter(actor: &Actor) -> Option<Vec<String>> {
 }
 
 async fn audit_read(conn: &mut SqliteConnection, store: &Store, actor: &Actor, action: &str, records: Vec<String>) -> Result<()> {
-    audit::append(conn, audit::Entry { at: &ts(store.now()), user_id: &actor.user_id.to_string(), action, command_id: None, records: &records }).await?;
+    audit::append(
+        conn,
+        audit::Entry { at: &ts(store.now()), user_id: &actor.user_id.to_string(), action, command_id: None, records: &records },
+    )
+    .await?;
     Ok(())
 }
 
 impl Store {
     pub async fn facilities(&self, actor: &Actor) -> Result<Vec<FacilitySummary>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT id, name, municipality FROM facilities ORDER BY name").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, municipality FROM facilities ORDER BY name").fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for (id, name, municipality) in rows {
             let fid: FacilityId = uuid(&id);
             if actor.facility_id.is_some_and(|f| f != fid) {
                 continue;
             }
-            let caps: Vec<(String, i64)> = sqlx::query_as("SELECT care_type, capacity FROM facility_capacities WHERE facility_id = ? ORDER BY care_type")
-                .bind(&id)
-                .fetch_all(&self.pool)
-                .await?;
-            out.push(FacilitySummary { id: fid, name, municipality, capacities: caps.into_iter().map(|(c, n)| (care_type(&c), n as u32)).collect() });
+            let caps: Vec<(String, i64)> =
+                sqlx::query_as("SELECT care_type, capacity FROM facility_capacities WHERE facility_id = ? ORDER BY care_type")
+                    .bind(&id)
+                    .fetch_all(&self.pool)
+                    .await?;
+            out.push(FacilitySummary {
+                id: fid,
+                name,
+                municipality,
+                capacities: caps.into_iter().map(|(c, n)| (care_type(&c), n as u32)).collect(),
+            });
         }
         Ok(out)
     }
@@ -170,7 +181,8 @@ impl Store {
     }
 
     pub async fn groups(&self, actor: &Actor, facility: FacilityId) -> Result<Vec<GroupSummary>> {
-        guard(actor, Permission::ReadChildren, Scope::Facility(facility)).or_else(|_| guard(actor, Permission::ManageFacility, Scope::Facility(facility)))?;
+        guard(actor, Permission::ReadChildren, Scope::Facility(facility))
+            .or_else(|_| guard(actor, Permission::ManageFacility, Scope::Facility(facility)))?;
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT g.id, g.name, g.care_type, (SELECT count(*) FROM children c WHERE c.group_id = g.id) FROM groups g WHERE g.facility_id = ? ORDER BY g.name",
         )
@@ -183,7 +195,8 @@ impl Store {
     /// Search as you type: every word must occur in "first last" (case-insensitive).
     pub async fn search_children(&self, actor: &Actor, facility: FacilityId, query: &str, limit: u32) -> Result<Vec<ChildSummary>> {
         guard(actor, Permission::ReadChildren, Scope::Facility(facility))?;
-        let words: Vec<String> = query.to_lowercase().split_whitespace().take(4).map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
+        let words: Vec<String> =
+            query.to_lowercase().split_whitespace().take(4).map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
         let groups = group_filter(actor);
         let mut sql = String::from(
             "SELECT c.id, c.first_name, c.last_name, c.birth_date, g.name FROM children c LEFT JOIN groups g ON g.id = c.group_id WHERE c.facility_id = ?",
@@ -195,7 +208,8 @@ impl Store {
             sql.push_str(&format!(" AND c.group_id IN ({})", vec!["?"; gs.len().max(1)].join(",")));
         }
         sql.push_str(" ORDER BY c.last_name, c.first_name LIMIT ?");
-        let mut q = sqlx::query_as::<_, (String, String, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql)).bind(facility.to_string());
+        let mut q =
+            sqlx::query_as::<_, (String, String, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql)).bind(facility.to_string());
         for w in &words {
             q = q.bind(w);
         }
@@ -232,7 +246,10 @@ impl Store {
         .await?;
         let mut contracts = Vec::new();
         if actor.role.allows(Permission::ReadContracts) {
-            let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM contracts WHERE child_id = ? ORDER BY start_date").bind(child.to_string()).fetch_all(&mut *conn).await?;
+            let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM contracts WHERE child_id = ? ORDER BY start_date")
+                .bind(child.to_string())
+                .fetch_all(&mut *conn)
+                .await?;
             for (id,) in ids {
                 contracts.push(rows::contract(&mut conn, uuid(&id)).await?.0);
             }
@@ -241,11 +258,12 @@ impl Store {
         let mut attendance = Vec::new();
         if authorize(actor, Permission::ReadAttendance, Scope::Child { facility, group }).is_ok() {
             let since = self.now().date_naive() - chrono::Duration::days(14);
-            let days: Vec<String> = sqlx::query_scalar("SELECT DISTINCT date FROM attendance_events WHERE child_id = ? AND date >= ? ORDER BY date DESC")
-                .bind(child.to_string())
-                .bind(date(since))
-                .fetch_all(&mut *conn)
-                .await?;
+            let days: Vec<String> =
+                sqlx::query_scalar("SELECT DISTINCT date FROM attendance_events WHERE child_id = ? AND date >= ? ORDER BY date DESC")
+                    .bind(child.to_string())
+                    .bind(date(since))
+                    .fetch_all(&mut *conn)
+                    .await?;
             for d in days {
                 let day = parse_date(&d);
                 attendance.push(AttendanceDay { date: day, status: day_status(&day_events(&mut conn, child, day).await?) });
@@ -264,7 +282,14 @@ impl Store {
             },
             guardians: guardians
                 .into_iter()
-                .map(|g| GuardianSummary { id: uuid(&g.0), first_name: g.1, last_name: g.2, email: g.3, phone: g.4, single_parent: g.5 != 0 })
+                .map(|g| GuardianSummary {
+                    id: uuid(&g.0),
+                    first_name: g.1,
+                    last_name: g.2,
+                    email: g.3,
+                    phone: g.4,
+                    single_parent: g.5 != 0,
+                })
                 .collect(),
             contracts,
             tickets,
@@ -277,8 +302,10 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (facility, group, _) = rows::child_scope(&mut tx, child).await?;
         guard(actor, Permission::ReadHealth, Scope::Child { facility, group })?;
-        let (proof, notes): (Option<String>, String) =
-            sqlx::query_as("SELECT measles_proof, health_notes FROM children WHERE id = ?").bind(child.to_string()).fetch_one(&mut *tx).await?;
+        let (proof, notes): (Option<String>, String) = sqlx::query_as("SELECT measles_proof, health_notes FROM children WHERE id = ?")
+            .bind(child.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
         audit_read(&mut tx, self, actor, "read_health", vec![format!("child:{child}")]).await?;
         tx.commit().await?;
         Ok(HealthRecord { measles_proof: proof.as_deref().map(parse_date), health_notes: notes })
@@ -287,7 +314,10 @@ impl Store {
     /// Income and bank data of a guardian. Audited read; office and provider admin only.
     pub async fn guardian_finance(&self, actor: &Actor, guardian: GuardianId) -> Result<GuardianFinance> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?").bind(guardian.to_string()).fetch_all(&mut *tx).await?;
+        let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
+            .bind(guardian.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
         if children.is_empty() {
             guard(actor, Permission::ReadFinance, Scope::Global)?;
         }
@@ -296,7 +326,10 @@ impl Store {
             guard(actor, Permission::ReadFinance, Scope::Child { facility, group })?;
         }
         let row: Option<(Option<i64>, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT income_cents, iban, account_holder FROM guardians WHERE id = ?").bind(guardian.to_string()).fetch_optional(&mut *tx).await?;
+            sqlx::query_as("SELECT income_cents, iban, account_holder FROM guardians WHERE id = ?")
+                .bind(guardian.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         let (income_cents, iban, account_holder) = row.ok_or(StoreError::NotFound { what: "guardian", id: guardian.to_string() })?;
         audit_read(&mut tx, self, actor, "read_finance", vec![format!("guardian:{guardian}")]).await?;
         tx.commit().await?;
@@ -308,8 +341,10 @@ impl Store {
         guard(actor, Permission::ReadApplications, Scope::Facility(facility))?;
         let mut conn = self.pool.acquire().await?;
         let now = self.now();
-        let (fac_municipality, _): (String, i64) =
-            sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?").bind(facility.to_string()).fetch_one(&mut *conn).await?;
+        let (fac_municipality, _): (String, i64) = sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?")
+            .bind(facility.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
         let ids: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT a.id, c.first_name || ' ' || c.last_name, c.birth_date, c.municipality FROM applications a
              JOIN application_choices ch ON ch.application_id = a.id AND ch.facility_id = ?
@@ -335,29 +370,36 @@ impl Store {
             } else {
                 None
             };
-            entries.push((waiting_list_key(&app, facility), WaitingEntry {
-                position: 0,
-                application_id: app.id,
-                child_id: app.child_id,
-                child_name: name,
-                birth_date: parse_date(&birth),
-                wanted_start: app.wanted_start,
-                care_type: app.care_type,
-                care_hours: app.care_hours,
-                rank: app.choices.iter().position(|f| *f == facility).map(|p| p as u32 + 1).unwrap_or(0),
-                priority: app.priority,
-                state: app.state,
-                reservation_id: hold.as_ref().map(|h| h.id),
-                hold_days_left: hold.as_ref().and_then(|h| h.days_left(now)),
-                out_of_town,
-                ticket,
-            }));
+            entries.push((
+                waiting_list_key(&app, facility),
+                WaitingEntry {
+                    position: 0,
+                    application_id: app.id,
+                    child_id: app.child_id,
+                    child_name: name,
+                    birth_date: parse_date(&birth),
+                    wanted_start: app.wanted_start,
+                    care_type: app.care_type,
+                    care_hours: app.care_hours,
+                    rank: app.choices.iter().position(|f| *f == facility).map(|p| p as u32 + 1).unwrap_or(0),
+                    priority: app.priority,
+                    state: app.state,
+                    reservation_id: hold.as_ref().map(|h| h.id),
+                    hold_days_left: hold.as_ref().and_then(|h| h.days_left(now)),
+                    out_of_town,
+                    ticket,
+                },
+            ));
         }
         entries.sort_by_key(|e| e.0);
-        Ok(entries.into_iter().enumerate().map(|(i, (_, mut e))| {
-            e.position = i as u32 + 1;
-            e
-        }).collect())
+        Ok(entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, mut e))| {
+                e.position = i as u32 + 1;
+                e
+            })
+            .collect())
     }
 
     /// Occupancy and staffing forecast for `months` months from the month of `from`.
@@ -420,7 +462,13 @@ impl Store {
             }
             let child: ChildId = uuid(&id);
             let events = day_events(&mut conn, child, day).await?;
-            out.push(AttendanceRow { child_id: child, child_name: name, group, status: day_status(&events), last_event: last_effective(&events) });
+            out.push(AttendanceRow {
+                child_id: child,
+                child_name: name,
+                group,
+                status: day_status(&events),
+                last_event: last_effective(&events),
+            });
         }
         Ok(out)
     }
@@ -437,9 +485,10 @@ impl Store {
     }
 
     pub async fn outbox_stats(&self) -> Result<OutboxStats> {
-        let (pending, last): (i64, i64) = sqlx::query_as("SELECT count(*) FILTER (WHERE status = 'pending'), COALESCE(MAX(client_seq), 0) FROM outbox")
-            .fetch_one(&self.pool)
-            .await?;
+        let (pending, last): (i64, i64) =
+            sqlx::query_as("SELECT count(*) FILTER (WHERE status = 'pending'), COALESCE(MAX(client_seq), 0) FROM outbox")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(OutboxStats { pending, last_seq: last })
     }
 
@@ -469,14 +518,20 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let apps: Vec<(String, String, String, i64, String, String)> =
-                sqlx::query_as("SELECT id, wanted_start, care_type, care_tenths, origin, state FROM applications WHERE child_id = ?").bind(k).fetch_all(&mut *tx).await?;
+                sqlx::query_as("SELECT id, wanted_start, care_type, care_tenths, origin, state FROM applications WHERE child_id = ?")
+                    .bind(k)
+                    .fetch_all(&mut *tx)
+                    .await?;
             let cids: Vec<(String,)> = sqlx::query_as("SELECT id FROM contracts WHERE child_id = ?").bind(k).fetch_all(&mut *tx).await?;
             let mut contracts = Vec::new();
             for (cid,) in cids {
                 contracts.push(rows::contract(&mut tx, uuid(&cid)).await?.0);
             }
             let attendance: Vec<(String, String, Option<String>, String)> =
-                sqlx::query_as("SELECT date, kind, absence_type, at FROM attendance_events WHERE child_id = ? ORDER BY seq").bind(k).fetch_all(&mut *tx).await?;
+                sqlx::query_as("SELECT date, kind, absence_type, at FROM attendance_events WHERE child_id = ? ORDER BY seq")
+                    .bind(k)
+                    .fetch_all(&mut *tx)
+                    .await?;
             let tickets = tickets_of(&mut tx, "child_id", k).await?;
             children.push(json!({
                 "id": k, "first_name": row.0, "last_name": row.1, "birth_date": row.2,
@@ -533,10 +588,15 @@ async fn tickets_of(conn: &mut SqliteConnection, by: &str, id: &str) -> Result<V
     let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(sql).bind(id).fetch_all(&mut *conn).await?;
     Ok(rows
         .into_iter()
-        .map(|r| TicketSummary { id: uuid(&r.0), child_id: uuid(&r.1), home_municipality: r.2, state: TicketState::from_code(&r.3).expect("CHECK"), reference: r.4 })
+        .map(|r| TicketSummary {
+            id: uuid(&r.0),
+            child_id: uuid(&r.1),
+            home_municipality: r.2,
+            state: TicketState::from_code(&r.3).expect("CHECK"),
+            reference: r.4,
+        })
         .collect())
 }
-
 
 impl Store {
     /// The start date of a reservation (the default start of the contract made from it).
@@ -599,7 +659,13 @@ impl Store {
                 staff,
                 children: kids
                     .into_iter()
-                    .map(|k| ChildSummary { id: uuid(&k.0), first_name: k.1, last_name: k.2, birth_date: parse_date(&k.3), group: Some(name.clone()) })
+                    .map(|k| ChildSummary {
+                        id: uuid(&k.0),
+                        first_name: k.1,
+                        last_name: k.2,
+                        birth_date: parse_date(&k.3),
+                        group: Some(name.clone()),
+                    })
                     .collect(),
                 contracted_hours: tenths as f64 / 10.0,
                 planned_fte,

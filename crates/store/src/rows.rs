@@ -20,12 +20,8 @@ where
 }
 
 pub(crate) fn care_type(s: &str) -> CareType {
-    match s {
-        "nursery" => CareType::Nursery,
-        "kindergarten" => CareType::Kindergarten,
-        "after_school" => CareType::AfterSchool,
-        other => other.parse().expect("care_type constrained by CHECK"),
-    }
+    // The stored codes exactly (no lower-casing as in `FromStr`: this runs per contract row).
+    CareType::ALL.into_iter().find(|c| c.code() == s).expect("care_type constrained by CHECK")
 }
 
 pub(crate) fn hours(tenths: i64) -> CareHours {

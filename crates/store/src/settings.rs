@@ -23,14 +23,28 @@ impl Store {
     pub async fn set_idle_minutes(&self, actor: &Actor, minutes: u32) -> Result<()> {
         authorize(actor, Permission::ManageUsers, Scope::Global).map_err(StoreError::from)?;
         if !(1..=IDLE_MAX_MINUTES).contains(&minutes) {
-            return Err(kitakontor_core::DomainError::InvalidField { field: "idle_minutes", reason: format!("1 bis {IDLE_MAX_MINUTES} Minuten, nicht {minutes}") }.into());
+            return Err(kitakontor_core::DomainError::InvalidField {
+                field: "idle_minutes",
+                reason: format!("1 bis {IDLE_MAX_MINUTES} Minuten, nicht {minutes}"),
+            }
+            .into());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO settings (key, value) VALUES ('idle_minutes', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .bind(minutes.to_string())
             .execute(&mut *tx)
             .await?;
-        audit::append(&mut tx, audit::Entry { at: &ts(self.now()), user_id: &actor.user_id.to_string(), action: "set_idle_minutes", command_id: None, records: &["setting:idle_minutes".to_string()] }).await?;
+        audit::append(
+            &mut tx,
+            audit::Entry {
+                at: &ts(self.now()),
+                user_id: &actor.user_id.to_string(),
+                action: "set_idle_minutes",
+                command_id: None,
+                records: &["setting:idle_minutes".to_string()],
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

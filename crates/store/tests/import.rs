@@ -55,7 +55,13 @@ async fn world() -> World {
     store
         .create_first_user(
             Some(facility(sonne, provider, "Kita Sonnenschein")),
-            c::CreateUser { user_id: admin_id, username: "traeger".into(), display_name: "Tom Träger".into(), role: Role::ProviderAdmin, facility_id: None },
+            c::CreateUser {
+                user_id: admin_id,
+                username: "traeger".into(),
+                display_name: "Tom Träger".into(),
+                role: Role::ProviderAdmin,
+                facility_id: None,
+            },
             PW,
         )
         .await
@@ -66,7 +72,14 @@ async fn world() -> World {
     store
         .execute_secret(
             &admin,
-            c::CreateUser { user_id: director_id, username: "leitung".into(), display_name: "Lea Leitung".into(), role: Role::Director, facility_id: Some(sonne) }.into(),
+            c::CreateUser {
+                user_id: director_id,
+                username: "leitung".into(),
+                display_name: "Lea Leitung".into(),
+                role: Role::Director,
+                facility_id: Some(sonne),
+            }
+            .into(),
             Some(PW),
         )
         .await
@@ -146,8 +159,23 @@ fn row(first: &str, last: &str) -> Row {
 impl Row {
     fn cells(&self) -> [&str; 17] {
         [
-            &self.first, &self.last, &self.birth, &self.street, &self.postal_code, &self.city, &self.municipality, &self.care, &self.hours, &self.start,
-            &self.facilities, &self.guardian_first, &self.guardian_last, &self.email, &self.phone, &self.single, &self.measles,
+            &self.first,
+            &self.last,
+            &self.birth,
+            &self.street,
+            &self.postal_code,
+            &self.city,
+            &self.municipality,
+            &self.care,
+            &self.hours,
+            &self.start,
+            &self.facilities,
+            &self.guardian_first,
+            &self.guardian_last,
+            &self.email,
+            &self.phone,
+            &self.single,
+            &self.measles,
         ]
     }
 
@@ -161,7 +189,11 @@ impl Row {
 fn csv(rows: &[Row]) -> String {
     let mut out = format!("{HEADER}\r\n");
     for r in rows {
-        let cells: Vec<String> = r.cells().iter().map(|c| if c.contains([';', '"', '\n']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_string() }).collect();
+        let cells: Vec<String> = r
+            .cells()
+            .iter()
+            .map(|c| if c.contains([';', '"', '\n']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_string() })
+            .collect();
         out.push_str(&cells.join(";"));
         out.push_str("\r\n");
     }
@@ -205,25 +237,35 @@ async fn a_good_utf8_file_with_bom_imports_every_row() {
     assert!(summary.rejected.is_empty());
     assert_eq!(w.count("SELECT count(*) FROM outbox").await - before, rows.iter().map(Row::commands).sum::<i64>());
 
-    let children: Vec<(String, String, String, String, String, Option<String>)> =
-        sqlx::query_as("SELECT first_name, last_name, birth_date, facility_id, postal_code, measles_proof FROM children ORDER BY first_name").fetch_all(w.store.pool()).await.unwrap();
+    let children: Vec<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT first_name, last_name, birth_date, facility_id, postal_code, measles_proof FROM children ORDER BY first_name",
+    )
+    .fetch_all(w.store.pool())
+    .await
+    .unwrap();
     let sonne = w.sonne.to_string();
-    assert_eq!(children, vec![
-        ("Anna".into(), "Müller".into(), "2025-03-01".into(), sonne.clone(), "04109".into(), Some("2026-01-10".into())),
-        ("Ida".into(), "Groß".into(), "2025-03-01".into(), sonne.clone(), "04109".into(), Some("2026-01-10".into())),
-        ("Ole".into(), "Schmidt-Weber".into(), "2023-02-28".into(), sonne, "04109".into(), None),
-    ]);
+    assert_eq!(
+        children,
+        vec![
+            ("Anna".into(), "Müller".into(), "2025-03-01".into(), sonne.clone(), "04109".into(), Some("2026-01-10".into())),
+            ("Ida".into(), "Groß".into(), "2025-03-01".into(), sonne.clone(), "04109".into(), Some("2026-01-10".into())),
+            ("Ole".into(), "Schmidt-Weber".into(), "2023-02-28".into(), sonne, "04109".into(), None),
+        ]
+    );
     let apps: Vec<(String, String, i64, String, String)> = sqlx::query_as(
         "SELECT c.first_name, a.care_type, a.care_tenths, a.origin, a.state FROM applications a JOIN children c ON c.id = a.child_id ORDER BY c.first_name",
     )
     .fetch_all(w.store.pool())
     .await
     .unwrap();
-    assert_eq!(apps, vec![
-        ("Anna".into(), "nursery".into(), 45, "paper".into(), "open".into()),
-        ("Ida".into(), "nursery".into(), 45, "paper".into(), "open".into()),
-        ("Ole".into(), "kindergarten".into(), 90, "paper".into(), "open".into()),
-    ]);
+    assert_eq!(
+        apps,
+        vec![
+            ("Anna".into(), "nursery".into(), 45, "paper".into(), "open".into()),
+            ("Ida".into(), "nursery".into(), 45, "paper".into(), "open".into()),
+            ("Ole".into(), "kindergarten".into(), 90, "paper".into(), "open".into()),
+        ]
+    );
     let ida_choices: Vec<(i64, String)> = sqlx::query_as(
         "SELECT ch.rank, ch.facility_id FROM application_choices ch JOIN applications a ON a.id = ch.application_id JOIN children c ON c.id = a.child_id
          WHERE c.first_name = 'Ida' ORDER BY ch.rank",
@@ -233,8 +275,14 @@ async fn a_good_utf8_file_with_bom_imports_every_row() {
     .unwrap();
     assert_eq!(ida_choices, vec![(1, w.wald.to_string()), (2, w.sonne.to_string())], "the ranking is kept");
     let guardians: Vec<(String, String, String, i64)> =
-        sqlx::query_as("SELECT first_name, last_name, phone, single_parent FROM guardians ORDER BY last_name").fetch_all(w.store.pool()).await.unwrap();
-    assert_eq!(guardians, vec![("Jörg".into(), "Groß".into(), "+49 341 1234567".into(), 1), ("Jörg".into(), "Müller".into(), "+49 341 1234567".into(), 0)]);
+        sqlx::query_as("SELECT first_name, last_name, phone, single_parent FROM guardians ORDER BY last_name")
+            .fetch_all(w.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        guardians,
+        vec![("Jörg".into(), "Groß".into(), "+49 341 1234567".into(), 1), ("Jörg".into(), "Müller".into(), "+49 341 1234567".into(), 0)]
+    );
 }
 
 #[tokio::test]
@@ -252,7 +300,10 @@ async fn a_windows_1252_file_imports_with_correct_umlauts() {
     assert_eq!(preview.encoding, "Windows-1252");
     assert_eq!(w.store.commit_import(&w.director, &bytes).await.unwrap().imported, 1);
     let child: (String, String, String, String, String, String) =
-        sqlx::query_as("SELECT first_name, last_name, street, city, municipality, search_name FROM children").fetch_one(w.store.pool()).await.unwrap();
+        sqlx::query_as("SELECT first_name, last_name, street, city, municipality, search_name FROM children")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
     assert_eq!(child, ("Jörg".into(), "Müller".into(), "Große Straße 5".into(), "Görlitz".into(), "Görlitz".into(), "jörg müller".into()));
     let (guardian,): (String,) = sqlx::query_as("SELECT first_name FROM guardians").fetch_one(w.store.pool()).await.unwrap();
     assert_eq!(guardian, "Björn");
@@ -266,7 +317,10 @@ async fn a_missing_column_rejects_the_file_and_writes_nothing() {
     let text = csv(&[row("Anna", "Müller")]).replacen("Stunden", "Std", 1).replacen(";Wunschtermin", ";Beginn", 1);
     let before = w.counts().await;
     let err = w.store.preview_import(&w.director, text.as_bytes()).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Import(ImportError::MissingColumns { missing }) if missing == &["Stunden", "Wunschtermin"]), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Import(ImportError::MissingColumns { missing }) if missing == &["Stunden", "Wunschtermin"]),
+        "{err:?}"
+    );
     assert_eq!(err.code(), "import_invalid");
     assert!(err.to_string().starts_with("In der Kopfzeile fehlen Pflichtspalten: Stunden, Wunschtermin."), "{err}");
     let err = w.store.commit_import(&w.director, text.as_bytes()).await.unwrap_err();
@@ -302,16 +356,23 @@ async fn bad_rows_are_reported_and_the_good_ones_imported() {
             format!("Zeile {l}: Sorgeberechtigte/r Nachname fehlt (Kontaktdaten oder „Alleinerziehend“ sind angegeben)"),
         ]
     };
-    assert_eq!(reasons, vec![
-        (3, vec!["Zeile 3: Geburtsdatum '31.02.2024' ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)".to_string()]),
-        (4, vec!["Zeile 4: Einrichtung 'Kita Mond' ist unbekannt (oder nicht eindeutig)".to_string()]),
-        (5, vec![
-            "Zeile 5: Betreuungsart 'Schule' ist unbekannt (Krippe, Kindergarten oder Hort)".to_string(),
-            "Zeile 5: Stunden '14' ist keine gültige Stundenzahl (1 bis 12 pro Tag, höchstens eine Nachkommastelle, z. B. 4,5)".to_string(),
-        ]),
-        (7, guardian_missing(7)),
-        (8, vec!["Zeile 8: doppelt in der Datei, siehe Zeile 2".to_string()]),
-    ]);
+    assert_eq!(
+        reasons,
+        vec![
+            (3, vec!["Zeile 3: Geburtsdatum '31.02.2024' ist kein gültiges Datum (TT.MM.JJJJ oder JJJJ-MM-TT)".to_string()]),
+            (4, vec!["Zeile 4: Einrichtung 'Kita Mond' ist unbekannt (oder nicht eindeutig)".to_string()]),
+            (
+                5,
+                vec![
+                    "Zeile 5: Betreuungsart 'Schule' ist unbekannt (Krippe, Kindergarten oder Hort)".to_string(),
+                    "Zeile 5: Stunden '14' ist keine gültige Stundenzahl (1 bis 12 pro Tag, höchstens eine Nachkommastelle, z. B. 4,5)"
+                        .to_string(),
+                ]
+            ),
+            (7, guardian_missing(7)),
+            (8, vec!["Zeile 8: doppelt in der Datei, siehe Zeile 2".to_string()]),
+        ]
+    );
 
     let after = w.counts().await;
     let grew = |t: &str| after.iter().find(|x| x.0 == t).unwrap().1 - before.iter().find(|x| x.0 == t).unwrap().1;
@@ -320,7 +381,8 @@ async fn bad_rows_are_reported_and_the_good_ones_imported() {
     assert_eq!(grew("outbox"), commands, "exactly the accepted rows' commands");
     assert_eq!(grew("audit_log"), commands);
     assert_eq!((grew("children"), grew("guardians"), grew("applications")), (2, 1, 2));
-    let names: Vec<(String,)> = sqlx::query_as("SELECT first_name FROM children ORDER BY first_name").fetch_all(w.store.pool()).await.unwrap();
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT first_name FROM children ORDER BY first_name").fetch_all(w.store.pool()).await.unwrap();
     assert_eq!(names, vec![("Anna".to_string(),), ("Emil".to_string(),)]);
 }
 
@@ -341,12 +403,15 @@ async fn formula_injection_is_rejected_and_stored_nowhere() {
     let summary = w.store.commit_import(&w.director, csv(&[hyperlink, sum, cmd, spaced, good]).as_bytes()).await.unwrap();
     assert_eq!(summary.imported, 1);
     let rejected: Vec<(usize, Vec<String>)> = summary.rejected.into_iter().map(|r| (r.line, r.reasons)).collect();
-    assert_eq!(rejected, vec![
-        (2, vec!["Zeile 2: Vorname: möglicher Formel-Code (Formel-Injektion)".to_string()]),
-        (3, vec!["Zeile 3: Nachname: möglicher Formel-Code (Formel-Injektion)".to_string()]),
-        (4, vec!["Zeile 4: Telefon: möglicher Formel-Code (Formel-Injektion)".to_string()]),
-        (5, vec!["Zeile 5: Straße: möglicher Formel-Code (Formel-Injektion)".to_string()]),
-    ]);
+    assert_eq!(
+        rejected,
+        vec![
+            (2, vec!["Zeile 2: Vorname: möglicher Formel-Code (Formel-Injektion)".to_string()]),
+            (3, vec!["Zeile 3: Nachname: möglicher Formel-Code (Formel-Injektion)".to_string()]),
+            (4, vec!["Zeile 4: Telefon: möglicher Formel-Code (Formel-Injektion)".to_string()]),
+            (5, vec!["Zeile 5: Straße: möglicher Formel-Code (Formel-Injektion)".to_string()]),
+        ]
+    );
     let after = w.counts().await;
     let grew = |t: &str| after.iter().find(|x| x.0 == t).unwrap().1 - before.iter().find(|x| x.0 == t).unwrap().1;
     assert_eq!((grew("children"), grew("outbox")), (1, 4));
@@ -423,7 +488,10 @@ async fn a_failure_in_the_middle_leaves_the_database_exactly_as_before() {
     let err = w.store.commit_import(&w.director, bytes.as_bytes()).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(&err, StoreError::Import(ImportError::RowFailed { line: 27, .. })), "{err:?}");
-    assert!(msg.starts_with("Zeile 27: Import abgebrochen, es wurde nichts gespeichert (") && msg.contains("eingeschleuster Testfehler"), "{msg}");
+    assert!(
+        msg.starts_with("Zeile 27: Import abgebrochen, es wurde nichts gespeichert (") && msg.contains("eingeschleuster Testfehler"),
+        "{msg}"
+    );
     assert_eq!(err.code(), "import_invalid");
 
     assert_eq!(w.counts().await, before, "nothing of rows 1–25 (nor of the probes) is left");
@@ -444,7 +512,11 @@ async fn a_file_imported_twice_is_refused_the_second_time() {
     let again = w.store.commit_import(&w.director, bytes.to_lowercase().as_bytes()).await.unwrap();
     assert_eq!(again.imported, 0);
     assert_eq!(again.rejected.len(), 2);
-    assert!(again.rejected[0].reasons[0].starts_with("Zeile 2: ein Kind mit diesem Namen und Geburtsdatum ist bereits erfasst"), "{:?}", again.rejected);
+    assert!(
+        again.rejected[0].reasons[0].starts_with("Zeile 2: ein Kind mit diesem Namen und Geburtsdatum ist bereits erfasst"),
+        "{:?}",
+        again.rejected
+    );
     assert_eq!(w.counts().await, before);
 }
 
@@ -463,20 +535,31 @@ async fn facility_accounts_import_only_their_own_rows_and_educators_nothing() {
     // The provider admin may import it: the child goes to its first choice.
     let only_wald = csv(&[row("Wald", "Kind")]).replace("Kita Sonnenschein|Waldkita am Bach", "Waldkita am Bach");
     assert_eq!(w.store.commit_import(&w.admin, only_wald.as_bytes()).await.unwrap().imported, 1);
-    let (facility,): (String,) = sqlx::query_as("SELECT facility_id FROM children WHERE first_name = 'Wald'").fetch_one(w.store.pool()).await.unwrap();
+    let (facility,): (String,) =
+        sqlx::query_as("SELECT facility_id FROM children WHERE first_name = 'Wald'").fetch_one(w.store.pool()).await.unwrap();
     assert_eq!(facility, w.wald.to_string());
 
     let educator_id = UserId(id());
     w.store
         .execute_secret(
             &w.admin,
-            c::CreateUser { user_id: educator_id, username: "erzieher".into(), display_name: "Eva Erzieherin".into(), role: Role::Educator, facility_id: Some(w.sonne) }.into(),
+            c::CreateUser {
+                user_id: educator_id,
+                username: "erzieher".into(),
+                display_name: "Eva Erzieherin".into(),
+                role: Role::Educator,
+                facility_id: Some(w.sonne),
+            }
+            .into(),
             Some(PW),
         )
         .await
         .unwrap();
     let educator = w.store.actor(educator_id).await.unwrap();
-    for result in [w.store.preview_import(&educator, bytes.as_bytes()).await.map(|_| ()), w.store.commit_import(&educator, bytes.as_bytes()).await.map(|_| ())] {
+    for result in [
+        w.store.preview_import(&educator, bytes.as_bytes()).await.map(|_| ()),
+        w.store.commit_import(&educator, bytes.as_bytes()).await.map(|_| ()),
+    ] {
         assert!(matches!(result, Err(StoreError::Denied(_))), "{result:?}");
     }
 }

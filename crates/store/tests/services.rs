@@ -39,7 +39,8 @@ async fn world(nursery: u32) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(Mutex::new(DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().with_timezone(&Utc)));
     let c2 = clock.clone();
-    let store = Store::create(&dir.path().join("t.db"), &DbKey::generate()).await.unwrap().with_clock(Arc::new(move || *c2.lock().unwrap()));
+    let store =
+        Store::create(&dir.path().join("t.db"), &DbKey::generate()).await.unwrap().with_clock(Arc::new(move || *c2.lock().unwrap()));
     let facility = FacilityId(id());
     let uid = UserId(id());
     store
@@ -54,7 +55,13 @@ async fn world(nursery: u32) -> World {
                 municipality: "Leipzig".into(),
                 capacities: vec![(CareType::Nursery, nursery), (CareType::Kindergarten, 5)],
             }),
-            c::CreateUser { user_id: uid, username: "leitung".into(), display_name: "Lea Leitung".into(), role: Role::Director, facility_id: Some(facility) },
+            c::CreateUser {
+                user_id: uid,
+                username: "leitung".into(),
+                display_name: "Lea Leitung".into(),
+                role: Role::Director,
+                facility_id: Some(facility),
+            },
             PW,
         )
         .await
@@ -71,20 +78,30 @@ impl World {
     async fn child(&self, first: &str, municipality: &str, measles: bool) -> ChildId {
         let child = ChildId(id());
         self.store
-            .execute(&self.director, c::CreateChild {
-                child_id: child,
-                facility_id: self.facility,
-                group_id: None,
-                first_name: first.into(),
-                last_name: "Müller".into(),
-                birth_date: d(2025, 3, 1),
-                address: Address::default(),
-                municipality: municipality.into(),
-            }.into())
+            .execute(
+                &self.director,
+                c::CreateChild {
+                    child_id: child,
+                    facility_id: self.facility,
+                    group_id: None,
+                    first_name: first.into(),
+                    last_name: "Müller".into(),
+                    birth_date: d(2025, 3, 1),
+                    address: Address::default(),
+                    municipality: municipality.into(),
+                }
+                .into(),
+            )
             .await
             .unwrap();
         if measles {
-            self.store.execute(&self.director, c::RecordHealth { child_id: child, measles_proof: Some(d(2026, 1, 10)), health_notes: "Allergie: Nüsse".into() }.into()).await.unwrap();
+            self.store
+                .execute(
+                    &self.director,
+                    c::RecordHealth { child_id: child, measles_proof: Some(d(2026, 1, 10)), health_notes: "Allergie: Nüsse".into() }.into(),
+                )
+                .await
+                .unwrap();
         }
         child
     }
@@ -92,15 +109,19 @@ impl World {
     async fn apply(&self, child: ChildId, start: NaiveDate) -> ApplicationId {
         let app = ApplicationId(id());
         self.store
-            .execute(&self.director, c::SubmitApplication {
-                application_id: app,
-                child_id: child,
-                choices: vec![self.facility],
-                wanted_start: start,
-                care_type: CareType::Nursery,
-                care_hours: CareHours::from_tenths(90).unwrap(),
-                origin: ApplicationOrigin::Office,
-            }.into())
+            .execute(
+                &self.director,
+                c::SubmitApplication {
+                    application_id: app,
+                    child_id: child,
+                    choices: vec![self.facility],
+                    wanted_start: start,
+                    care_type: CareType::Nursery,
+                    care_hours: CareHours::from_tenths(90).unwrap(),
+                    origin: ApplicationOrigin::Office,
+                }
+                .into(),
+            )
             .await
             .unwrap();
         app
@@ -108,7 +129,13 @@ impl World {
 
     async fn reserve(&self, app: ApplicationId, start: NaiveDate) -> Result<ReservationId, StoreError> {
         let r = ReservationId(id());
-        self.store.execute(&self.director, c::ReservePlace { reservation_id: r, application_id: app, facility_id: self.facility, start_date: start }.into()).await.map(|_| r)
+        self.store
+            .execute(
+                &self.director,
+                c::ReservePlace { reservation_id: r, application_id: app, facility_id: self.facility, start_date: start }.into(),
+            )
+            .await
+            .map(|_| r)
     }
 
     async fn count(&self, sql: &'static str) -> i64 {
@@ -142,17 +169,19 @@ async fn outbox_and_audit_rows_are_written_or_rolled_back_with_the_change() {
     assert_eq!(w.count("SELECT count(*) FROM audit_log").await, audit0);
 
     let r = w.store.execute(&w.director, good.into()).await.unwrap();
-    let row: (String, String, i64, String) = sqlx::query_as("SELECT command_id, name, schema_version, base_versions FROM outbox WHERE client_seq = ?")
-        .bind(r.client_seq)
-        .fetch_one(w.store.pool())
-        .await
-        .unwrap();
+    let row: (String, String, i64, String) =
+        sqlx::query_as("SELECT command_id, name, schema_version, base_versions FROM outbox WHERE client_seq = ?")
+            .bind(r.client_seq)
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
     assert_eq!(row.0, r.command_id.to_string());
     assert_eq!(row.1, "CreateChild");
     assert_eq!(row.2, 1);
     assert!(row.3.contains("child:"), "base versions name the new record: {}", row.3);
     assert_eq!(Uuid::parse_str(&row.0).unwrap().get_version_num(), 7, "command ids are UUIDv7");
-    let audit: (String, String) = sqlx::query_as("SELECT action, records FROM audit_log WHERE command_id = ?").bind(row.0).fetch_one(w.store.pool()).await.unwrap();
+    let audit: (String, String) =
+        sqlx::query_as("SELECT action, records FROM audit_log WHERE command_id = ?").bind(row.0).fetch_one(w.store.pool()).await.unwrap();
     assert_eq!(audit.0, "CreateChild");
     assert!(!audit.1.contains("Ida") && !audit.1.contains("Groß"), "audit rows carry references, not values");
 }
@@ -224,31 +253,107 @@ fn samples(facility: FacilityId) -> Vec<Command> {
     let h = CareHours::from_tenths(90).unwrap();
     let day = d(2027, 1, 1);
     vec![
-        c::UpsertFacility { facility_id: facility, provider_id: ProviderId(id()), provider_name: "T".into(), name: "K".into(), profile: String::new(), address: addr.clone(), municipality: "Leipzig".into(), capacities: vec![] }.into(),
+        c::UpsertFacility {
+            facility_id: facility,
+            provider_id: ProviderId(id()),
+            provider_name: "T".into(),
+            name: "K".into(),
+            profile: String::new(),
+            address: addr.clone(),
+            municipality: "Leipzig".into(),
+            capacities: vec![],
+        }
+        .into(),
         c::CreateGroup { group_id: GroupId(id()), facility_id: facility, name: format!("G{}", id()), care_type: CareType::Nursery }.into(),
         c::AssignStaff { group_id: GroupId(id()), user_id: UserId(id()) }.into(),
-        c::CreateUser { user_id: UserId(id()), username: format!("u{}", id().simple()), display_name: "X".into(), role: Role::Educator, facility_id: Some(facility) }.into(),
+        c::CreateUser {
+            user_id: UserId(id()),
+            username: format!("u{}", id().simple()),
+            display_name: "X".into(),
+            role: Role::Educator,
+            facility_id: Some(facility),
+        }
+        .into(),
         c::SetUserRole { user_id: UserId(id()), role: Role::Office }.into(),
         c::DeactivateUser { user_id: UserId(id()) }.into(),
         c::ResetPassword { user_id: UserId(id()) }.into(),
-        c::CreateChild { child_id: ChildId(id()), facility_id: facility, group_id: None, first_name: "A".into(), last_name: "B".into(), birth_date: d(2024, 1, 1), address: addr.clone(), municipality: "Leipzig".into() }.into(),
-        c::UpdateChild { child_id: ChildId(id()), first_name: None, last_name: None, birth_date: None, address: None, municipality: None, group_id: None }.into(),
+        c::CreateChild {
+            child_id: ChildId(id()),
+            facility_id: facility,
+            group_id: None,
+            first_name: "A".into(),
+            last_name: "B".into(),
+            birth_date: d(2024, 1, 1),
+            address: addr.clone(),
+            municipality: "Leipzig".into(),
+        }
+        .into(),
+        c::UpdateChild {
+            child_id: ChildId(id()),
+            first_name: None,
+            last_name: None,
+            birth_date: None,
+            address: None,
+            municipality: None,
+            group_id: None,
+        }
+        .into(),
         c::DeleteChild { child_id: ChildId(id()) }.into(),
         c::RecordHealth { child_id: ChildId(id()), measles_proof: None, health_notes: String::new() }.into(),
-        c::AddGuardian { guardian_id: GuardianId(id()), child_id: ChildId(id()), first_name: "A".into(), last_name: "B".into(), email: String::new(), phone: String::new(), address: addr, single_parent: false }.into(),
+        c::AddGuardian {
+            guardian_id: GuardianId(id()),
+            child_id: ChildId(id()),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            email: String::new(),
+            phone: String::new(),
+            address: addr,
+            single_parent: false,
+        }
+        .into(),
         c::LinkGuardian { guardian_id: GuardianId(id()), child_id: ChildId(id()) }.into(),
         c::SetGuardianFinance { guardian_id: GuardianId(id()), income_cents: None, iban: None, account_holder: None }.into(),
-        c::SubmitApplication { application_id: ApplicationId(id()), child_id: ChildId(id()), choices: vec![facility], wanted_start: day, care_type: CareType::Nursery, care_hours: h, origin: ApplicationOrigin::Office }.into(),
+        c::SubmitApplication {
+            application_id: ApplicationId(id()),
+            child_id: ChildId(id()),
+            choices: vec![facility],
+            wanted_start: day,
+            care_type: CareType::Nursery,
+            care_hours: h,
+            origin: ApplicationOrigin::Office,
+        }
+        .into(),
         c::SetApplicationPriority { application_id: ApplicationId(id()), priority: 1 }.into(),
         c::RejectApplication { application_id: ApplicationId(id()), reason: String::new() }.into(),
         c::WithdrawApplication { application_id: ApplicationId(id()) }.into(),
-        c::ReservePlace { reservation_id: ReservationId(id()), application_id: ApplicationId(id()), facility_id: facility, start_date: day }.into(),
+        c::ReservePlace {
+            reservation_id: ReservationId(id()),
+            application_id: ApplicationId(id()),
+            facility_id: facility,
+            start_date: day,
+        }
+        .into(),
         c::CancelReservation { reservation_id: ReservationId(id()), reason: String::new() }.into(),
         c::ExpireReservation { reservation_id: ReservationId(id()) }.into(),
-        c::ConcludeContract { contract_id: ContractId(id()), reservation_id: ReservationId(id()), start_date: day, care_hours: h, settling_in_weeks: 4 }.into(),
+        c::ConcludeContract {
+            contract_id: ContractId(id()),
+            reservation_id: ReservationId(id()),
+            start_date: day,
+            care_hours: h,
+            settling_in_weeks: 4,
+        }
+        .into(),
         c::AmendContract { contract_id: ContractId(id()), valid_from: day, care_hours: h, note: String::new() }.into(),
         c::TerminateContract { contract_id: ContractId(id()), end_date: day, reason: String::new() }.into(),
-        c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: ChildId(id()), date: d(2026, 11, 24), kind: AttendanceKind::CheckIn, at: Utc::now(), corrects: None }.into(),
+        c::RecordAttendance {
+            event_id: AttendanceEventId(id()),
+            child_id: ChildId(id()),
+            date: d(2026, 11, 24),
+            kind: AttendanceKind::CheckIn,
+            at: Utc::now(),
+            corrects: None,
+        }
+        .into(),
         c::RequestTicket { ticket_id: TicketId(id()), child_id: ChildId(id()), home_municipality: "Markkleeberg".into() }.into(),
         c::RecordTicketDecision { ticket_id: TicketId(id()), approved: true, reference: String::new() }.into(),
     ]
@@ -296,11 +401,38 @@ async fn reservations_hold_places_for_seven_days_and_never_twice() {
     assert!(matches!(w.reserve(app_a, start).await.unwrap_err(), StoreError::Domain(DomainError::IllegalTransition { .. })));
 
     // No measles proof, no contract.
-    let e = w.store.execute(&w.director, c::ConcludeContract { contract_id: ContractId(id()), reservation_id: res_b, start_date: start, care_hours: CareHours::from_tenths(90).unwrap(), settling_in_weeks: 4 }.into()).await.unwrap_err();
+    let e = w
+        .store
+        .execute(
+            &w.director,
+            c::ConcludeContract {
+                contract_id: ContractId(id()),
+                reservation_id: res_b,
+                start_date: start,
+                care_hours: CareHours::from_tenths(90).unwrap(),
+                settling_in_weeks: 4,
+            }
+            .into(),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(e, StoreError::Domain(DomainError::MeaslesProofMissing)), "{e:?}");
 
     let contract = ContractId(id());
-    w.store.execute(&w.director, c::ConcludeContract { contract_id: contract, reservation_id: res_a, start_date: start, care_hours: CareHours::from_tenths(90).unwrap(), settling_in_weeks: 4 }.into()).await.unwrap();
+    w.store
+        .execute(
+            &w.director,
+            c::ConcludeContract {
+                contract_id: contract,
+                reservation_id: res_a,
+                start_date: start,
+                care_hours: CareHours::from_tenths(90).unwrap(),
+                settling_in_weeks: 4,
+            }
+            .into(),
+        )
+        .await
+        .unwrap();
     let f = w.store.occupancy(&w.director, w.facility, start, 3).await.unwrap();
     let m = f.get(start, CareType::Nursery).unwrap();
     assert_eq!((m.contracted, m.reserved, m.free), (1, 1, 0), "converted hold counts once, as contract");
@@ -311,11 +443,18 @@ async fn reservations_hold_places_for_seven_days_and_never_twice() {
     assert_eq!(free(&w.store.occupancy(&w.director, w.facility, start, 3).await.unwrap()), 1, "an expired hold holds nothing");
     w.store.execute(&w.director, c::ExpireReservation { reservation_id: res_b }.into()).await.unwrap();
     let wl = w.store.waiting_list(&w.director, w.facility).await.unwrap();
-    assert!(wl.iter().any(|e| e.application_id == app_b && e.state == kitakontor_core::application::ApplicationState::Open), "back on the waiting list");
+    assert!(
+        wl.iter().any(|e| e.application_id == app_b && e.state == kitakontor_core::application::ApplicationState::Open),
+        "back on the waiting list"
+    );
     w.reserve(app_c, start).await.unwrap();
 
     // Signed versions are immutable, even for SQL that bypasses the services.
-    let e = sqlx::query("UPDATE contract_versions SET care_tenths = 45 WHERE contract_id = ?").bind(contract.to_string()).execute(w.store.pool()).await.unwrap_err();
+    let e = sqlx::query("UPDATE contract_versions SET care_tenths = 45 WHERE contract_id = ?")
+        .bind(contract.to_string())
+        .execute(w.store.pool())
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("immutable"), "{e}");
 }
 
@@ -326,13 +465,25 @@ async fn out_of_town_children_need_an_approved_ticket() {
     let child = w.child("Till", "Markkleeberg", true).await;
     let app = w.apply(child, start).await;
     let res = w.reserve(app, start).await.unwrap();
-    let conclude = || c::ConcludeContract { contract_id: ContractId(id()), reservation_id: res, start_date: start, care_hours: CareHours::from_tenths(60).unwrap(), settling_in_weeks: 4 };
+    let conclude = || c::ConcludeContract {
+        contract_id: ContractId(id()),
+        reservation_id: res,
+        start_date: start,
+        care_hours: CareHours::from_tenths(60).unwrap(),
+        settling_in_weeks: 4,
+    };
     let e = w.store.execute(&w.director, conclude().into()).await.unwrap_err();
     assert!(matches!(e, StoreError::Domain(DomainError::TicketRequired { .. })), "{e:?}");
     let ticket = TicketId(id());
-    w.store.execute(&w.director, c::RequestTicket { ticket_id: ticket, child_id: child, home_municipality: "Markkleeberg".into() }.into()).await.unwrap();
+    w.store
+        .execute(&w.director, c::RequestTicket { ticket_id: ticket, child_id: child, home_municipality: "Markkleeberg".into() }.into())
+        .await
+        .unwrap();
     assert!(w.store.execute(&w.director, conclude().into()).await.is_err(), "requested is not approved");
-    w.store.execute(&w.director, c::RecordTicketDecision { ticket_id: ticket, approved: true, reference: "JA-1".into() }.into()).await.unwrap();
+    w.store
+        .execute(&w.director, c::RecordTicketDecision { ticket_id: ticket, approved: true, reference: "JA-1".into() }.into())
+        .await
+        .unwrap();
     w.store.execute(&w.director, conclude().into()).await.unwrap();
 }
 
@@ -360,7 +511,10 @@ async fn passwords_lock_out_gradually_and_pins_lock_after_five_failures() {
         }
     }
     w.advance(Duration::minutes(10));
-    assert!(matches!(w.store.unlock_with_pin(me.user_id, "4711").await.unwrap_err(), StoreError::Auth(AuthError::PinLocked)), "even the right PIN");
+    assert!(
+        matches!(w.store.unlock_with_pin(me.user_id, "4711").await.unwrap_err(), StoreError::Auth(AuthError::PinLocked)),
+        "even the right PIN"
+    );
     w.store.login("leitung", PW).await.unwrap();
     w.store.unlock_with_pin(me.user_id, "4711").await.unwrap();
     let failures = w.count("SELECT count(*) FROM login_failures").await;
@@ -373,15 +527,60 @@ async fn income_and_bank_data_only_for_office_and_every_read_is_audited() {
     let child = w.child("Lotta", "Leipzig", true).await;
     let guardian = GuardianId(id());
     w.store
-        .execute(&w.director, c::AddGuardian { guardian_id: guardian, child_id: child, first_name: "Jürgen".into(), last_name: "Müller".into(), email: String::new(), phone: String::new(), address: Address::default(), single_parent: true }.into())
+        .execute(
+            &w.director,
+            c::AddGuardian {
+                guardian_id: guardian,
+                child_id: child,
+                first_name: "Jürgen".into(),
+                last_name: "Müller".into(),
+                email: String::new(),
+                phone: String::new(),
+                address: Address::default(),
+                single_parent: true,
+            }
+            .into(),
+        )
         .await
         .unwrap();
     let office = Actor { user_id: UserId(id()), role: Role::Office, facility_id: Some(w.facility), groups: vec![] };
     let educator = Actor { user_id: UserId(id()), role: Role::Educator, facility_id: Some(w.facility), groups: vec![] };
-    assert!(matches!(w.store.execute(&w.director, c::SetGuardianFinance { guardian_id: guardian, income_cents: Some(4_200_000), iban: None, account_holder: None }.into()).await, Err(StoreError::Denied(_))));
-    let bad_iban = w.store.execute(&office, c::SetGuardianFinance { guardian_id: guardian, income_cents: None, iban: Some("DE89 3704 0044 0532 0130 01".into()), account_holder: None }.into()).await;
+    assert!(matches!(
+        w.store
+            .execute(
+                &w.director,
+                c::SetGuardianFinance { guardian_id: guardian, income_cents: Some(4_200_000), iban: None, account_holder: None }.into()
+            )
+            .await,
+        Err(StoreError::Denied(_))
+    ));
+    let bad_iban = w
+        .store
+        .execute(
+            &office,
+            c::SetGuardianFinance {
+                guardian_id: guardian,
+                income_cents: None,
+                iban: Some("DE89 3704 0044 0532 0130 01".into()),
+                account_holder: None,
+            }
+            .into(),
+        )
+        .await;
     assert!(matches!(bad_iban, Err(StoreError::Domain(DomainError::InvalidField { field: "iban", .. }))));
-    w.store.execute(&office, c::SetGuardianFinance { guardian_id: guardian, income_cents: Some(4_200_000), iban: Some("DE89 3704 0044 0532 0130 00".into()), account_holder: None }.into()).await.unwrap();
+    w.store
+        .execute(
+            &office,
+            c::SetGuardianFinance {
+                guardian_id: guardian,
+                income_cents: Some(4_200_000),
+                iban: Some("DE89 3704 0044 0532 0130 00".into()),
+                account_holder: None,
+            }
+            .into(),
+        )
+        .await
+        .unwrap();
 
     let reads_before = w.count("SELECT count(*) FROM audit_log WHERE action = 'read_finance'").await;
     let f = w.store.guardian_finance(&office, guardian).await.unwrap();
@@ -410,10 +609,51 @@ async fn amendments_and_terminations_are_new_versions() {
     let app = w.apply(child, start).await;
     let res = w.reserve(app, start).await.unwrap();
     let k = ContractId(id());
-    w.store.execute(&w.director, c::ConcludeContract { contract_id: k, reservation_id: res, start_date: start, care_hours: CareHours::from_tenths(90).unwrap(), settling_in_weeks: 4 }.into()).await.unwrap();
-    w.store.execute(&w.director, c::AmendContract { contract_id: k, valid_from: d(2027, 6, 1), care_hours: CareHours::from_tenths(60).unwrap(), note: "weniger".into() }.into()).await.unwrap();
-    w.store.execute(&w.director, c::TerminateContract { contract_id: k, end_date: d(2027, 12, 31), reason: "Umzug".into() }.into()).await.unwrap();
-    assert!(w.store.execute(&w.director, c::AmendContract { contract_id: k, valid_from: d(2027, 7, 1), care_hours: CareHours::from_tenths(45).unwrap(), note: String::new() }.into()).await.is_err());
+    w.store
+        .execute(
+            &w.director,
+            c::ConcludeContract {
+                contract_id: k,
+                reservation_id: res,
+                start_date: start,
+                care_hours: CareHours::from_tenths(90).unwrap(),
+                settling_in_weeks: 4,
+            }
+            .into(),
+        )
+        .await
+        .unwrap();
+    w.store
+        .execute(
+            &w.director,
+            c::AmendContract {
+                contract_id: k,
+                valid_from: d(2027, 6, 1),
+                care_hours: CareHours::from_tenths(60).unwrap(),
+                note: "weniger".into(),
+            }
+            .into(),
+        )
+        .await
+        .unwrap();
+    w.store
+        .execute(&w.director, c::TerminateContract { contract_id: k, end_date: d(2027, 12, 31), reason: "Umzug".into() }.into())
+        .await
+        .unwrap();
+    assert!(w
+        .store
+        .execute(
+            &w.director,
+            c::AmendContract {
+                contract_id: k,
+                valid_from: d(2027, 7, 1),
+                care_hours: CareHours::from_tenths(45).unwrap(),
+                note: String::new()
+            }
+            .into()
+        )
+        .await
+        .is_err());
     let detail = w.store.child_detail(&w.director, child).await.unwrap();
     let versions = &detail.contracts[0].versions;
     assert_eq!(versions.len(), 3);
@@ -428,12 +668,22 @@ async fn attendance_corrections_replace_the_event_they_name() {
     let w = world(5).await;
     let child = w.child("Ida", "Leipzig", true).await;
     let today = d(2026, 11, 24);
-    let record = |kind, corrects| c::RecordAttendance { event_id: AttendanceEventId(id()), child_id: child, date: today, kind, at: Utc::now(), corrects };
+    let record = |kind, corrects| c::RecordAttendance {
+        event_id: AttendanceEventId(id()),
+        child_id: child,
+        date: today,
+        kind,
+        at: Utc::now(),
+        corrects,
+    };
     let first = record(AttendanceKind::CheckIn, None);
     let first_id = first.event_id;
     w.store.execute(&w.director, first.into()).await.unwrap();
     // A second check-in is refused as an original event …
-    assert!(matches!(w.store.execute(&w.director, record(AttendanceKind::CheckIn, None).into()).await, Err(StoreError::Domain(DomainError::AlreadyCheckedIn))));
+    assert!(matches!(
+        w.store.execute(&w.director, record(AttendanceKind::CheckIn, None).into()).await,
+        Err(StoreError::Domain(DomainError::AlreadyCheckedIn))
+    ));
     // … but the wrong check-in can be corrected: the child was sick.
     let sick = record(AttendanceKind::Absence(kitakontor_core::attendance::AbsenceType::Sick), Some(first_id));
     w.store.execute(&w.director, sick.into()).await.unwrap();
