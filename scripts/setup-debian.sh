@@ -11,6 +11,10 @@ packages=(
   xvfb xauth webkit2gtk-driver
   # The test of the real OS credential store (Secret Service in a private D-Bus session)
   dbus gnome-keyring
+  # Document checks: poppler (pdftotext, pdffonts, pdftoppm), qpdf, xmllint for the SEPA XSDs
+  poppler-utils qpdf libxml2-utils
+  # Opening PDFs in the desktop's viewer
+  xdg-utils
 )
 need=()
 for pkg in "${packages[@]}"; do

@@ -36,6 +36,14 @@ const COMMANDS: &[&str] = &[
     "inbox_files",
     "import_preview",
     "import_commit",
+    "contract_pdf",
+    "child_fee",
+    "fee_notice_pdf",
+    "billing_run",
+    "billing_runs",
+    "claim_list",
+    "rule_sets",
+    "open_document",
     "ui_ready",
 ];
 

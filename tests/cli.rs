@@ -136,3 +136,69 @@ fn reserve_conclude_amend_terminate_and_exit_codes() {
     assert_eq!(run(&dir.path().join("missing.db"), &key, Some("leitung"), &["occupancy"]).code, 7);
     assert!(!dir.path().join("missing.db").exists());
 }
+
+/// The fee staff's month on the command line: demo, billing run with SEPA file, a second run
+/// that bills nothing, the claim, a contract and a fee notice as PDF, a broken rule file.
+#[test]
+fn billing_and_documents_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let key = DbKey::generate().to_hex();
+    let demo_pw = |c: &mut std::process::Command| {
+        c.env("KITAKONTOR_PASSWORD", kitakontor_store::demo::DEMO_PASSWORD);
+    };
+    let go = |user: &str, args: &[&str]| {
+        let mut c = cli(&db, &key, Some(user));
+        demo_pw(&mut c);
+        let o = c.args(args).output().unwrap();
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    };
+    assert_eq!(run(&db, &key, None, &["demo"]).code, 0);
+    // Next month, as the office bills it (the demo's contracts are relative to today).
+    let next = kitakontor_core::care::add_months(chrono::Utc::now().date_naive(), 1);
+    let (month, month_slash) = (next.format("%Y-%m").to_string(), next.format("%m/%Y").to_string());
+    let out = dir.path().join("abrechnung");
+    let out_s = out.to_str().unwrap();
+    let r = go("verwaltung", &["--json", "billing", "run", "--month", &month, "--out", out_s]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(s["families"].as_u64().unwrap() > 10);
+    let files: Vec<String> = s["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    assert!(files.iter().any(|f| f.ends_with("pain.008.001.08.xml")), "{files:?}");
+    assert!(files.iter().all(|f| Path::new(f).exists()));
+    let again = go("verwaltung", &["--json", "billing", "run", "--month", &month_slash, "--out", out_s]);
+    let a: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!((a["new_invoices"].as_u64(), a["debit_count"].as_u64()), (Some(0), Some(0)), "no double billing");
+
+    // Directors don't bill (4); a month that is no month is a wrong call (2).
+    assert_eq!(go("leitung", &["billing", "run", "--month", &month, "--out", out_s]).code, 4);
+    assert_eq!(go("verwaltung", &["billing", "run", "--month", "Dezember", "--out", out_s]).code, 2);
+
+    let claim = go("verwaltung", &["--json", "billing", "claim", "--from", &month, "--to", &month, "--out", out_s]);
+    assert_eq!(claim.code, 0, "{}", claim.stderr);
+
+    let contracts: Value = serde_json::from_str(&go("leitung", &["--json", "contracts", "list"]).stdout).unwrap();
+    let contract = contracts.as_array().unwrap()[0][1]["id"].as_str().unwrap().to_string();
+    let pdf = dir.path().join("vertrag.pdf");
+    let r = go("leitung", &["print", "contract", &contract, "--out", pdf.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let child = contracts.as_array().unwrap()[0][1]["child_id"].as_str().unwrap().to_string();
+    let notice = dir.path().join("bescheid.pdf");
+    assert_eq!(go("verwaltung", &["print", "fee-notice", &child, "--month", &month, "--out", notice.to_str().unwrap()]).code, 0);
+    assert_eq!(go("erzieherin", &["print", "fee-notice", &child, "--out", notice.to_str().unwrap()]).code, 4);
+
+    // A rule file outside the legal band: exit 5, the field named, nothing imported.
+    let bad = dir.path().join("kaputt.toml");
+    std::fs::write(&bad, kitakontor_store::demo::LEIPZIG_RULES.replace("fee_cents = 27632", "fee_cents = 40000")).unwrap();
+    let r = go("verwaltung", &["rules", "check", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("model.care.nursery.fee_cents"), "{}", r.stderr);
+    assert_eq!(go("verwaltung", &["rules", "import", bad.to_str().unwrap()]).code, 5);
+    let list: Value = serde_json::from_str(&go("verwaltung", &["--json", "rules", "list"]).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

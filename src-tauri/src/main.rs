@@ -69,6 +69,41 @@ call!(settings() -> Settings);
 call!(set_idle_minutes(IdleInput) -> ());
 call!(import_preview(ImportInput) -> kitakontor_core::import::ImportPreview);
 call!(import_commit(ImportInput) -> kitakontor_store::import::ImportSummary);
+call!(contract_pdf(ContractRef) -> SavedDocument);
+call!(child_fee(ChildMonthInput) -> kitakontor_store::fees::ChildFee);
+call!(fee_notice_pdf(ChildMonthInput) -> SavedDocument);
+call!(billing_runs() -> Vec<kitakontor_store::billing::BillingSummary>);
+call!(claim_list(ClaimInput) -> Vec<String>);
+call!(rule_sets() -> Vec<kitakontor_store::fees::RuleSetSummary>);
+
+/// The billing run; its progress reaches the window as `billing-progress` events.
+#[tauri::command]
+async fn billing_run(
+    shell: State<'_, Shell>,
+    handle: tauri::AppHandle,
+    input: BillingInput,
+) -> Res<kitakontor_store::billing::BillingSummary> {
+    let progress = std::sync::Arc::new(move |p: kitakontor_store::billing::BillingProgress| {
+        let _ = handle.emit("billing-progress", p);
+    });
+    shell.app()?.billing_run(input, progress).await
+}
+
+/// Opens one of the app's own documents in the desktop's PDF viewer (for printing). Other
+/// paths are refused, so the window cannot be used to start arbitrary files.
+#[tauri::command]
+fn open_document(shell: State<'_, Shell>, input: PathInput) -> Res<()> {
+    let app = shell.app()?;
+    let path = PathBuf::from(&input.path);
+    if !app.is_own_document(&path) {
+        return Err(AppError::new("not_allowed", "Nur von Kitakontor erstellte Dokumente können geöffnet werden."));
+    }
+    std::process::Command::new("xdg-open")
+        .arg(&path)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| AppError::new("open_failed", format!("Kein Programm zum Öffnen von PDF-Dateien gefunden ({e}).")))
+}
 
 #[tauri::command]
 fn lock(shell: State<'_, Shell>) -> Res<()> {
@@ -232,6 +267,14 @@ fn main() {
             inbox_files,
             import_preview,
             import_commit,
+            contract_pdf,
+            child_fee,
+            fee_notice_pdf,
+            billing_run,
+            billing_runs,
+            claim_list,
+            rule_sets,
+            open_document,
             ui_ready,
         ])
         .run(tauri::generate_context!())

@@ -43,6 +43,22 @@ input! {
     UserRef { user_id: UserId }
     IdleInput { minutes: u32 }
     ImportInput { file_name: String }
+    ContractRef { contract_id: ContractId }
+    /// A child and a month (any day of it; `None`: next month).
+    ChildMonthInput { child_id: ChildId, month: Option<NaiveDate> }
+    BillingInput { month: NaiveDate, sepa_version: kitakontor_store::billing::SepaVersion }
+    ClaimInput { from: NaiveDate, to: NaiveDate }
+    /// A file the app wrote before (only paths under the documents folder are opened).
+    PathInput { path: String }
+}
+
+/// A PDF the app made and saved; the bytes come along for the preview.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SavedDocument {
+    pub path: String,
+    pub file_name: String,
+    pub pdf_base64: String,
 }
 
 /// What the attendance screen's keys and buttons record.

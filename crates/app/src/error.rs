@@ -54,6 +54,11 @@ fn field_de(field: &str) -> &str {
         "measles_proof" => "Masernschutz",
         "health_notes" => "Gesundheitshinweise",
         "settling_in_weeks" => "Eingewöhnung",
+        "bic" => "BIC",
+        "creditor_id" => "Gläubiger-ID",
+        "mandate_reference" => "Mandatsreferenz",
+        "signed_on" => "Unterschrieben am",
+        "pickup_persons" => "Abholberechtigte",
         other => other,
     }
 }
@@ -122,6 +127,10 @@ impl From<StoreError> for AppError {
             StoreError::CredentialStore(m) => format!("Der Schlüsselbund des Betriebssystems ist nicht erreichbar ({m})."),
             StoreError::InvalidKey(m) => format!("Ungültiger Schlüssel: {m}"),
             StoreError::Import(i) => i.to_string(),
+            // Rule-set and fee messages are German already and name the field or the statute.
+            StoreError::RuleSet(r) => r.to_string(),
+            StoreError::Fee(f) => f.to_string(),
+            StoreError::File { path, reason } => format!("Die Datei {path} konnte nicht geschrieben werden ({reason})."),
             other => {
                 tracing::error!(error = %other, "store failure");
                 "Interner Fehler der Datenbank. Bitte erneut versuchen; die Daten sind unverändert.".into()

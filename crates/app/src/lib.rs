@@ -7,6 +7,7 @@
 //! checked by the store's guard; the `permissions` list in `SessionInfo` only lets the UI
 //! mirror them. Nothing here knows about Tauri: the shell maps one command to one method.
 
+mod billing;
 pub mod dto;
 pub mod error;
 mod services;
@@ -37,6 +38,8 @@ pub struct App {
     /// Test-only override of the idle time (seconds), from `KITAKONTOR_IDLE_SECONDS`.
     idle_override: Option<Duration>,
     inbox: Option<PathBuf>,
+    /// Where documents are saved; `None`: the user's documents folder (`files::default_documents_dir`).
+    documents: Option<PathBuf>,
 }
 
 impl App {
@@ -45,7 +48,7 @@ impl App {
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.clamp(1, 15 * 60)));
-        App { store, session: Mutex::new(None), demo, idle_override, inbox: None }
+        App { store, session: Mutex::new(None), demo, idle_override, inbox: None, documents: None }
     }
 
     /// Sets the idle time directly (tests; the product reads it from the settings).
@@ -57,6 +60,12 @@ impl App {
     /// The folder the office drops import files into (watched by the shell).
     pub fn with_inbox(mut self, dir: PathBuf) -> App {
         self.inbox = Some(dir);
+        self
+    }
+
+    /// Saves documents under `dir` instead of the user's documents folder (tests).
+    pub fn with_documents(mut self, dir: PathBuf) -> App {
+        self.documents = Some(dir);
         self
     }
 

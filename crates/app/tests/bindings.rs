@@ -53,6 +53,16 @@ fn export_all(dir: &Path) {
         kitakontor_core::person::GuardianFinance,
         kitakontor_core::import::ImportPreview,
         kitakontor_store::import::ImportSummary,
+        ContractRef,
+        ChildMonthInput,
+        BillingInput,
+        ClaimInput,
+        PathInput,
+        SavedDocument,
+        kitakontor_store::fees::ChildFee,
+        kitakontor_store::fees::RuleSetSummary,
+        kitakontor_store::billing::BillingSummary,
+        kitakontor_store::billing::BillingProgress,
     );
 }
 

@@ -83,6 +83,18 @@ pub enum Cmd {
     /// Datenexport nach DSGVO Art. 20 (export)
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Abrechnung: Monatslauf, Erstattungsantrag, Gläubigerdaten (billing)
+    #[command(subcommand)]
+    Billing(BillingCmd),
+    /// Dokumente als PDF erzeugen: Betreuungsvertrag, Kostenbescheid (print)
+    #[command(subcommand)]
+    Print(PrintCmd),
+    /// Beitragsregelwerke (Satzungen) prüfen, importieren, anzeigen (fee rule sets)
+    #[command(subcommand)]
+    Rules(RulesCmd),
+    /// SEPA-Lastschriftmandate der Sorgeberechtigten (mandates)
+    #[command(subcommand)]
+    Mandates(MandatesCmd),
     /// Ausstehende Befehle für den Abgleich mit dem Hub (outbox status)
     Outbox,
     /// Messung: Kindersuche und Belegungsprognose mit 3.000 Kindern (benchmark)
@@ -399,4 +411,135 @@ pub struct BenchArgs {
     pub children: u32,
     #[arg(long, default_value_t = 2000)]
     pub iterations: u32,
+    /// Was gemessen wird: Suche und Belegung (search) oder Abrechnung (billing)
+    #[arg(long, value_enum, default_value_t = BenchWhat::Search)]
+    pub what: BenchWhat,
+    /// Familien für --what billing
+    #[arg(long, default_value_t = 300)]
+    pub families: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchWhat {
+    Search,
+    Billing,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SepaArg {
+    /// pain.008.001.08 (aktuell)
+    #[value(name = "08")]
+    V08,
+    /// pain.008.001.02 (von deutschen Banken noch angenommen)
+    #[value(name = "02")]
+    V02,
+}
+
+#[derive(Subcommand)]
+pub enum BillingCmd {
+    /// Monatsabrechnung: Beiträge berechnen, Rechnungen (PDF), Sammeldruck, SEPA-Datei, Kassenexport
+    Run {
+        /// Monat, z. B. 2026-12
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        facility: Option<String>,
+        /// Zielordner (Standard: ~/Dokumente/Kitakontor/Abrechnung)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// SEPA-Format
+        #[arg(long, value_enum, default_value_t = SepaArg::V08)]
+        sepa: SepaArg,
+    },
+    /// Bisherige Abrechnungsläufe
+    Runs {
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// Erstattungsantrag ans Jugendamt (SächsKitaG §15 Abs. 5) als PDF und CSV
+    Claim {
+        /// Erster Monat, z. B. 2026-01
+        #[arg(long)]
+        from: String,
+        /// Letzter Monat, z. B. 2026-12
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        facility: Option<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Anschrift und SEPA-Gläubigerdaten des Trägers setzen
+    Creditor {
+        /// Gläubiger-Identifikationsnummer, z. B. DE98ZZZ09999999999
+        #[arg(long)]
+        creditor_id: String,
+        #[arg(long)]
+        iban: String,
+        #[arg(long)]
+        bic: Option<String>,
+        #[arg(long)]
+        street: String,
+        #[arg(long)]
+        postal_code: String,
+        #[arg(long)]
+        city: String,
+        /// Jugendamt, das die Ermäßigungen erstattet
+        #[arg(long, default_value = "")]
+        youth_office: String,
+        #[arg(long)]
+        facility: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PrintCmd {
+    /// Betreuungsvertrag als PDF
+    Contract {
+        contract: String,
+        /// Ausgabedatei (Standard: Betreuungsvertrag_<Kind>.pdf im aktuellen Ordner)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Kostenbescheid eines Kindes ab einem Monat als PDF
+    FeeNotice {
+        child: String,
+        /// Monat, z. B. 2026-12 (Standard: nächster Monat)
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RulesCmd {
+    /// Regelwerke in der Datenbank
+    List,
+    /// Datei prüfen, ohne sie zu importieren
+    Check { file: PathBuf },
+    /// Datei prüfen und importieren
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum MandatesCmd {
+    /// Unterschriebenes Mandat erfassen
+    Add {
+        #[arg(long)]
+        guardian: String,
+        /// Mandatsreferenz (höchstens 35 Zeichen)
+        #[arg(long)]
+        reference: String,
+        /// Unterschrieben am YYYY-MM-DD
+        #[arg(long)]
+        signed_on: String,
+    },
+    /// Mandat widerrufen
+    Revoke {
+        mandate: String,
+        /// Widerrufen am YYYY-MM-DD (Standard: heute)
+        #[arg(long)]
+        on: Option<String>,
+    },
 }

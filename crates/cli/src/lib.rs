@@ -6,6 +6,8 @@
 
 mod args;
 mod bench;
+mod bench_billing;
+mod billing;
 mod output;
 mod stress;
 
@@ -37,6 +39,8 @@ pub enum CliError {
     AuditBroken { seq: i64, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Document(#[from] kitakontor_docs::DocError),
 }
 
 impl CliError {
@@ -44,11 +48,12 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::AuditBroken { .. } => 10,
-            CliError::Io(_) => 1,
+            CliError::Io(_) | CliError::Document(_) => 1,
             CliError::Store(e) => match e {
                 StoreError::NotFound { .. } => 3,
                 StoreError::Denied(_) => 4,
-                StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) => 5,
+                StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) | StoreError::RuleSet(_) | StoreError::Fee(_) => 5,
+                StoreError::File { .. } => 1,
                 StoreError::Auth(_) => 6,
                 StoreError::DatabaseMissing(_)
                 | StoreError::DatabaseExists(_)
@@ -77,7 +82,12 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    match rt.block_on(run(cli)) {
+    let result = rt.block_on(async {
+        let r = run(cli).await;
+        close_all().await;
+        r
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = e.exit_code();
@@ -86,6 +96,7 @@ pub fn main() -> ExitCode {
                 CliError::Usage(_) => "usage",
                 CliError::AuditBroken { .. } => "audit_broken",
                 CliError::Io(_) => "io",
+                CliError::Document(_) => "document",
             };
             eprintln!("Fehler [{kind}]: {e}");
             ExitCode::from(code)
@@ -109,7 +120,24 @@ pub async fn open(cli: &Cli) -> Result<Store> {
         return Err(StoreError::DatabaseMissing(path.display().to_string()).into());
     }
     let key = key_source(cli)?.load(&path)?;
-    Ok(Store::open(&path, &key).await?)
+    Ok(opened(Store::open(&path, &key).await?))
+}
+
+/// Every store this process opened, closed before the process ends: exiting while SQLite's
+/// connection threads still run races with the C library's exit handlers (SQLCipher's crypto)
+/// and was seen to abort with "double free" on a busy machine.
+static OPENED: std::sync::Mutex<Vec<Store>> = std::sync::Mutex::new(Vec::new());
+
+fn opened(store: Store) -> Store {
+    OPENED.lock().expect("not poisoned").push(store.clone());
+    store
+}
+
+async fn close_all() {
+    let stores: Vec<Store> = std::mem::take(&mut *OPENED.lock().expect("not poisoned"));
+    for s in stores {
+        s.close().await;
+    }
 }
 
 async fn create(cli: &Cli) -> Result<Store> {
@@ -118,7 +146,7 @@ async fn create(cli: &Cli) -> Result<Store> {
         return Err(StoreError::DatabaseExists(path.display().to_string()).into());
     }
     let key = key_source(cli)?.create(&path)?;
-    Ok(Store::create(&path, &key).await?)
+    Ok(opened(Store::create(&path, &key).await?))
 }
 
 fn secret_from(env: &str, prompt: &str) -> Result<String> {
@@ -134,11 +162,11 @@ pub async fn login(cli: &Cli, store: &Store) -> Result<Actor> {
     Ok(store.login(&user, &pw).await?)
 }
 
-fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
+pub(crate) fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
     s.trim().parse().map_err(|_| CliError::Usage(format!("'{s}' is not a valid {what} id (UUID)")))
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%d.%m.%Y"))
         .map_err(|_| CliError::Usage(format!("'{s}' is not a date (YYYY-MM-DD or TT.MM.JJJJ)")))
@@ -158,7 +186,7 @@ fn role(r: RoleArg) -> Role {
     }
 }
 
-async fn facility(store: &Store, actor: &Actor, arg: &Option<String>) -> Result<FacilityId> {
+pub(crate) async fn facility(store: &Store, actor: &Actor, arg: &Option<String>) -> Result<FacilityId> {
     match arg {
         Some(s) => parse_id("facility", s),
         None => Ok(store.default_facility(actor).await?),
@@ -175,7 +203,7 @@ async fn user_id(store: &Store, username: &str) -> Result<UserId> {
         .ok_or_else(|| StoreError::NotFound { what: "user", id: username.to_string() }.into())
 }
 
-fn new_id() -> Uuid {
+pub(crate) fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
@@ -301,13 +329,20 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Billing(cmd) => billing::billing(&cli, &out, cmd).await,
+        Cmd::Print(cmd) => billing::print(&cli, &out, cmd).await,
+        Cmd::Rules(cmd) => billing::rules(&cli, &out, cmd).await,
+        Cmd::Mandates(cmd) => billing::mandates(&cli, &out, cmd).await,
         Cmd::Outbox => {
             let store = open(&cli).await?;
             let s = store.outbox_stats().await?;
             out.value(&s, &format!("Ausstehende Befehle: {} (letzte Sequenznummer {})", s.pending, s.last_seq));
             Ok(())
         }
-        Cmd::Bench(a) => bench::run(&out, a).await,
+        Cmd::Bench(a) => match a.what {
+            BenchWhat::Search => bench::run(&out, a).await,
+            BenchWhat::Billing => bench_billing::run(&out, a).await,
+        },
         Cmd::Stress { seed, count } => {
             let store = open(&cli).await?;
             let actor = login(&cli, &store).await?;

@@ -15,17 +15,7 @@ pub struct Out {
 
 /// 123456 cents → "1.234,56 €".
 pub fn euro(cents: i64) -> String {
-    let neg = cents < 0;
-    let c = cents.unsigned_abs();
-    let euros = (c / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in euros.chars().enumerate() {
-        if i > 0 && (euros.len() - i).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped},{:02} €", if neg { "-" } else { "" }, c % 100)
+    kitakontor_core::de::euro(cents)
 }
 
 /// 4.5 h → "4,5"
@@ -43,6 +33,41 @@ fn de(d: chrono::NaiveDate) -> String {
 }
 
 impl Out {
+    pub fn billing(&self, s: &kitakontor_store::billing::BillingSummary) {
+        if self.json {
+            self.value(s, "");
+            return;
+        }
+        println!("Abrechnung {} · {} ({} ms)", s.month.format("%m/%Y"), s.facility, s.millis);
+        println!(
+            "  {} Familien · {} neue Rechnungen · {} Ersatzrechnungen · {} Gutschriften · {} unverändert",
+            s.families, s.new_invoices, s.replacements, s.credit_notes, s.unchanged
+        );
+        println!(
+            "  Monatssumme {} · Lastschrift {} ({} Posten) am {} · {} per Überweisung",
+            euro(s.month_total_cents),
+            euro(s.debit_cents),
+            s.debit_count,
+            s.collection_date.format("%d.%m.%Y"),
+            s.transfer_count
+        );
+        println!("  Erstattungsfähige Ermäßigungen (Jugendamt): {}", euro(s.claimable_cents));
+        if !s.problems.is_empty() {
+            println!("  Zu klären ({}):", s.problems.len());
+            for p in &s.problems {
+                println!("    - {}: {}", p.family, p.message);
+            }
+        }
+        println!("  Dateien in {}:", s.out_dir);
+        let pdfs = s.files.iter().filter(|f| f.contains("/Rechnungen/")).count();
+        if pdfs > 0 {
+            println!("    Rechnungen/ ({pdfs} PDF)");
+        }
+        for f in s.files.iter().filter(|f| !f.contains("/Rechnungen/")) {
+            println!("    {}", std::path::Path::new(f).file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+        }
+    }
+
     pub fn line(&self, s: &str) {
         if self.json {
             println!("{}", serde_json::json!({ "message": s }));
@@ -266,16 +291,5 @@ impl Out {
             None => println!("Audit-Kette intakt: {} Zeilen, Kopf {}", r.rows, r.head),
             Some(b) => println!("Audit-Kette GEBROCHEN bei Zeile {}: {}", b.seq, b.reason),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn euro_format() {
-        assert_eq!(super::euro(123456), "1.234,56 €");
-        assert_eq!(super::euro(27632), "276,32 €");
-        assert_eq!(super::euro(-5), "-0,05 €");
-        assert_eq!(super::euro(100_000_000), "1.000.000,00 €");
     }
 }

@@ -93,6 +93,17 @@ commands! {
         guardian_id: GuardianId, income_cents: Option<i64>, iban: Option<String>, account_holder: Option<String>,
     }
 
+    /// Persons allowed to pick the child up besides the guardians ("Name (Beziehung)"), for the contract.
+    SetPickupPersons => WriteChildren { child_id: ChildId, persons: Vec<String> }
+    /// Records a signed SEPA direct-debit mandate of a guardian (needs the guardian's IBAN).
+    RecordMandate => WriteFinance { mandate_id: MandateId, guardian_id: GuardianId, reference: String, signed_on: NaiveDate }
+    /// The guardian revoked the mandate; later fees are paid by transfer.
+    RevokeMandate => WriteFinance { mandate_id: MandateId, revoked_on: NaiveDate }
+    /// The provider's address and SEPA creditor data (Gläubiger-ID, account) and its youth office.
+    SetCreditor => RunBilling {
+        provider_id: ProviderId, address: Address, creditor_id: String, iban: String, bic: Option<String>, youth_office: String,
+    }
+
     SubmitApplication => ManageApplications {
         application_id: ApplicationId, child_id: ChildId, choices: Vec<FacilityId>, wanted_start: NaiveDate,
         care_type: CareType, care_hours: CareHours, origin: ApplicationOrigin,
@@ -137,6 +148,6 @@ mod tests {
         let mut bad = j;
         bad["args"]["extra"] = serde_json::json!(1);
         assert!(serde_json::from_value::<Command>(bad).is_err());
-        assert_eq!(Command::NAMES.len(), 27);
+        assert_eq!(Command::NAMES.len(), 31);
     }
 }

@@ -37,4 +37,7 @@ id_type!(
     TicketId,
     UserId,
     CommandId,
+    MandateId,
+    InvoiceId,
+    BillingRunId,
 );

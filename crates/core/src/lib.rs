@@ -6,16 +6,20 @@
 
 pub mod application;
 pub mod attendance;
+pub mod calendar;
 pub mod care;
 pub mod command;
 pub mod contract;
+pub mod de;
 pub mod error;
+pub mod fee;
 pub mod ids;
 pub mod import;
 pub mod occupancy;
 pub mod permission;
 pub mod person;
 pub mod reservation;
+pub mod sepa;
 pub mod staffing;
 pub mod ticket;
 

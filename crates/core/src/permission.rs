@@ -71,6 +71,7 @@ impl Role {
             P::ReadOccupancy => matches!(self, R::ProviderAdmin | R::Director | R::Office),
             P::VerifyAudit => matches!(self, R::ProviderAdmin | R::TechAdmin),
             P::ExportFamily => matches!(self, R::ProviderAdmin | R::Director),
+            P::RunBilling => matches!(self, R::ProviderAdmin | R::Office),
         }
     }
 }
@@ -103,10 +104,12 @@ pub enum Permission {
     ReadOccupancy,
     VerifyAudit,
     ExportFamily,
+    /// Fee rules, fee notices, billing runs, SEPA files and the youth-office claim.
+    RunBilling,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ManageFacility,
         Permission::ManageUsers,
         Permission::ReadChildren,
@@ -125,6 +128,7 @@ impl Permission {
         Permission::ReadOccupancy,
         Permission::VerifyAudit,
         Permission::ExportFamily,
+        Permission::RunBilling,
     ];
 }
 

@@ -20,6 +20,10 @@ const TABLE: &[(&str, &str)] = &[
     ("AddGuardian", "PD..."),
     ("LinkGuardian", "PD..."),
     ("SetGuardianFinance", "P.O.."),
+    ("SetPickupPersons", "PD..."),
+    ("RecordMandate", "P.O.."),
+    ("RevokeMandate", "P.O.."),
+    ("SetCreditor", "P.O.."),
     ("SubmitApplication", "PD..."),
     ("SetApplicationPriority", "PD..."),
     ("RejectApplication", "PD..."),
@@ -56,8 +60,10 @@ fn sensitive_reads() {
     let who = |p| COLUMNS.iter().filter(|r| r.allows(p)).copied().collect::<Vec<_>>();
     assert_eq!(who(ReadFinance), vec![Role::ProviderAdmin, Role::Office]);
     assert_eq!(who(ReadHealth), vec![Role::ProviderAdmin, Role::Director, Role::Educator]);
+    // Billing sees income and bank data, so it is the finance roles only.
+    assert_eq!(who(RunBilling), vec![Role::ProviderAdmin, Role::Office]);
     // Technical admins see no child data at all.
-    for p in [ReadChildren, ReadHealth, ReadFinance, ReadApplications, ReadContracts, ReadAttendance, ExportFamily] {
+    for p in [ReadChildren, ReadHealth, ReadFinance, ReadApplications, ReadContracts, ReadAttendance, ExportFamily, RunBilling] {
         assert!(!Role::TechAdmin.allows(p), "{p:?}");
     }
 }

@@ -24,6 +24,7 @@ use kitakontor_core::occupancy;
 use kitakontor_core::permission::{authorize, Actor, Permission, PermissionDenied, Scope};
 use kitakontor_core::person::{normalise_iban, validate_birth_date, validate_name};
 use kitakontor_core::reservation::{expires_at, ReservationStatus};
+use kitakontor_core::sepa;
 use kitakontor_core::ticket::{ensure_admissible, TicketState};
 use kitakontor_core::DomainError;
 use serde::Serialize;
@@ -372,15 +373,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::SetGuardianFinance(c) => {
-            let g = guardian_version(ctx.conn, c.guardian_id).await?;
-            let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
-                .bind(c.guardian_id.to_string())
-                .fetch_all(&mut *ctx.conn)
-                .await?;
-            for (child,) in &children {
-                let (facility, group, _) = rows::child_scope(ctx.conn, uuid(child)).await?;
-                ctx.guard(Permission::WriteFinance, Scope::Child { facility, group })?;
-            }
+            let g = guardian_finance_guard(ctx, c.guardian_id).await?;
             let iban = c.iban.as_deref().filter(|i| !i.trim().is_empty()).map(normalise_iban).transpose()?;
             if c.income_cents.is_some_and(|i| !(0..=10_000_000_000).contains(&i)) {
                 return Err(DomainError::InvalidField { field: "income", reason: "must be between 0 and 100,000,000 €".into() }.into());
@@ -391,6 +384,98 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             )
             .await?;
             ctx.touch(format!("guardian:{}", c.guardian_id), g);
+            Ok(())
+        }
+        Command::SetPickupPersons(c) => {
+            let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            if c.persons.len() > 10 {
+                return Err(DomainError::InvalidField { field: "pickup_persons", reason: "at most 10 persons".into() }.into());
+            }
+            let persons: Vec<String> = c.persons.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+            for p in &persons {
+                validate_name("pickup_persons", p)?;
+            }
+            let json = serde_json::to_string(&persons).expect("strings serialise");
+            ctx.exec("UPDATE children SET pickup_persons = ?, version = version + 1 WHERE id = ?", &[s(json), s(c.child_id)]).await?;
+            ctx.touch(format!("child:{}", c.child_id), v);
+            Ok(())
+        }
+        Command::RecordMandate(c) => {
+            let g = guardian_finance_guard(ctx, c.guardian_id).await?;
+            let reference = sepa::validate_mandate_reference(&c.reference)?;
+            let iban: Option<(Option<String>,)> = sqlx::query_as("SELECT iban FROM guardians WHERE id = ?")
+                .bind(c.guardian_id.to_string())
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
+            if iban.and_then(|i| i.0).is_none() {
+                return Err(DomainError::InvalidField {
+                    field: "iban",
+                    reason: "the guardian has no IBAN; record the bank account first".into(),
+                }
+                .into());
+            }
+            if c.signed_on > ctx.now.date_naive() {
+                return Err(DomainError::InvalidField { field: "signed_on", reason: format!("{} is in the future", c.signed_on) }.into());
+            }
+            let taken: Option<(String,)> =
+                sqlx::query_as("SELECT id FROM sepa_mandates WHERE reference = ?").bind(&reference).fetch_optional(&mut *ctx.conn).await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!("Die Mandatsreferenz {reference} ist bereits vergeben")));
+            }
+            ctx.exec(
+                "INSERT INTO sepa_mandates (id, guardian_id, reference, signed_on) VALUES (?,?,?,?)",
+                &[s(c.mandate_id), s(c.guardian_id), s(reference), s(date(c.signed_on))],
+            )
+            .await?;
+            ctx.touch(format!("guardian:{}", c.guardian_id), g);
+            ctx.touch(format!("mandate:{}", c.mandate_id), 0);
+            Ok(())
+        }
+        Command::RevokeMandate(c) => {
+            let row: Option<(String, i64, Option<String>)> =
+                sqlx::query_as("SELECT guardian_id, version, revoked_on FROM sepa_mandates WHERE id = ?")
+                    .bind(c.mandate_id.to_string())
+                    .fetch_optional(&mut *ctx.conn)
+                    .await?;
+            let (guardian, v, revoked) = row.ok_or(StoreError::NotFound { what: "mandate", id: c.mandate_id.to_string() })?;
+            guardian_finance_guard(ctx, uuid(&guardian)).await?;
+            if revoked.is_some() {
+                return Err(StoreError::Conflict("Das Mandat ist bereits widerrufen".into()));
+            }
+            ctx.exec(
+                "UPDATE sepa_mandates SET revoked_on = ?, version = version + 1 WHERE id = ?",
+                &[s(date(c.revoked_on)), s(c.mandate_id)],
+            )
+            .await?;
+            ctx.touch(format!("mandate:{}", c.mandate_id), v);
+            Ok(())
+        }
+        Command::SetCreditor(c) => {
+            ctx.guard(Permission::RunBilling, Scope::Global)?;
+            let v: Option<(i64,)> = sqlx::query_as("SELECT version FROM providers WHERE id = ?")
+                .bind(c.provider_id.to_string())
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
+            let v = v.ok_or(StoreError::NotFound { what: "provider", id: c.provider_id.to_string() })?.0;
+            c.address.validate()?;
+            let creditor_id = sepa::validate_creditor_id(&c.creditor_id)?;
+            let iban = normalise_iban(&c.iban)?;
+            let bic = c.bic.as_deref().filter(|b| !b.trim().is_empty()).map(sepa::validate_bic).transpose()?.unwrap_or_default();
+            ctx.exec(
+                "UPDATE providers SET street = ?, postal_code = ?, city = ?, creditor_id = ?, iban = ?, bic = ?, youth_office = ?, version = version + 1 WHERE id = ?",
+                &[
+                    s(&c.address.street),
+                    s(&c.address.postal_code),
+                    s(&c.address.city),
+                    s(creditor_id),
+                    s(iban),
+                    s(bic),
+                    s(c.youth_office.trim()),
+                    s(c.provider_id),
+                ],
+            )
+            .await?;
+            ctx.touch(format!("provider:{}", c.provider_id), v);
             Ok(())
         }
         Command::SubmitApplication(c) => {
@@ -504,6 +589,24 @@ async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<
     let v: Option<(String, i64)> =
         sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
     v.ok_or(StoreError::NotFound { what: "facility", id: id.to_string() })
+}
+
+/// Finance data of a guardian is scoped by the guardian's children: the actor must be allowed
+/// to write finance data for every one of them (a guardian without children: provider-wide).
+async fn guardian_finance_guard(ctx: &mut Ctx<'_>, guardian: GuardianId) -> Result<i64> {
+    let g = guardian_version(ctx.conn, guardian).await?;
+    let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
+        .bind(guardian.to_string())
+        .fetch_all(&mut *ctx.conn)
+        .await?;
+    if children.is_empty() {
+        ctx.guard(Permission::WriteFinance, Scope::Global)?;
+    }
+    for (child,) in &children {
+        let (facility, group, _) = rows::child_scope(ctx.conn, uuid(child)).await?;
+        ctx.guard(Permission::WriteFinance, Scope::Child { facility, group })?;
+    }
+    Ok(g)
 }
 
 async fn guardian_version(conn: &mut SqliteConnection, id: GuardianId) -> Result<i64> {

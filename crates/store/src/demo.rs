@@ -14,10 +14,14 @@ use kitakontor_core::command::{self as c, Command};
 use kitakontor_core::ids::*;
 use kitakontor_core::permission::Role;
 use kitakontor_core::person::Address;
+use kitakontor_core::sepa::mandate_reference_for;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use uuid::Uuid;
+
+/// Leipzig's fee rules (the shape of its 2014 statute), shipped in `rules/`.
+pub const LEIPZIG_RULES: &str = include_str!("../../../rules/leipzig-2014.toml");
 
 /// The password of every demo account. Demo only: printed on purpose.
 pub const DEMO_PASSWORD: &str = "kitakontor-demo";
@@ -144,6 +148,19 @@ impl Store {
                 .into(),
             );
         }
+        // The provider as SEPA creditor. DE98ZZZ09999999999 is the Bundesbank's test creditor ID.
+        push(
+            &mut cmds,
+            c::SetCreditor {
+                provider_id: provider,
+                address: Address { street: "Riebeckstraße 20".into(), postal_code: "04317".into(), city: "Leipzig".into() },
+                creditor_id: "DE98ZZZ09999999999".into(),
+                iban: demo_iban(9_999_999),
+                bic: None,
+                youth_office: "Amt für Jugend und Familie der Stadt Leipzig".into(),
+            }
+            .into(),
+        );
         // Groups: 2 nursery, 3 kindergarten per facility.
         let group_names = [
             ("Käfer", CareType::Nursery),
@@ -208,6 +225,8 @@ impl Store {
         let placed =
             [(0usize, CareType::Nursery, 24), (0, CareType::Kindergarten, 56), (1, CareType::Nursery, 15), (1, CareType::Kindergarten, 25)];
         let mut contract_children = Vec::new();
+        // (last name, address, guardians) of placed families, for siblings.
+        let mut families: Vec<Family> = Vec::new();
         for (fi, ct, count) in placed {
             let fid = facilities[fi].0;
             let fac_groups: Vec<GroupId> = groups.iter().filter(|g| g.0 == fid && g.2 == ct).map(|g| g.1).collect();
@@ -217,15 +236,27 @@ impl Store {
                     _ => rng.gen_range(1100..2250),
                 };
                 let out_of_town = rng.gen_bool(0.06);
-                let (child, guardian) = person(
-                    &mut rng,
-                    &mut cmds,
-                    fid,
-                    Some(fac_groups[n % fac_groups.len()]),
-                    today - Duration::days(age_days),
-                    out_of_town,
-                    &mut family_n,
-                );
+                let group = Some(fac_groups[n % fac_groups.len()]);
+                // About one child in seven is the younger sibling of a child already placed.
+                let sibling_of = (ct == CareType::Nursery && !families.is_empty() && rng.gen_bool(0.3))
+                    .then(|| families[rng.gen_range(0..families.len())].clone());
+                let (child, guardian, is_sibling) = match sibling_of {
+                    Some(fam) => (sibling(&mut rng, &mut cmds, fid, group, today - Duration::days(age_days), &fam), fam.1[0], true),
+                    None => {
+                        let (child, fam) =
+                            person(&mut rng, &mut cmds, fid, group, today - Duration::days(age_days), out_of_town, &mut family_n);
+                        // Siblings only in Leipzig families: out-of-town children would need a ticket each.
+                        if !out_of_town {
+                            families.push(fam.clone());
+                        }
+                        (child, fam.1[0], false)
+                    }
+                };
+                if rng.gen_bool(0.4) {
+                    let who = ["Gisela Krause (Großmutter)", "Dieter Krause (Großvater)", "Maren Lind (Tante)", "Jonas Lind (Nachbar)"];
+                    let persons = vec![who[rng.gen_range(0..2)].to_string(), who[rng.gen_range(2..4)].to_string()];
+                    push(&mut cmds, c::SetPickupPersons { child_id: child, persons }.into());
+                }
                 children += 1;
                 push(
                     &mut cmds,
@@ -294,7 +325,7 @@ impl Store {
                         .into(),
                     );
                 }
-                if rng.gen_bool(0.7) {
+                if !is_sibling && rng.gen_bool(0.8) {
                     push(
                         &mut cmds,
                         c::SetGuardianFinance {
@@ -305,6 +336,20 @@ impl Store {
                         }
                         .into(),
                     );
+                    // Most families pay by direct debit; a few old mandates were never used and lapsed.
+                    if rng.gen_bool(0.9) {
+                        let signed_on = if rng.gen_bool(0.04) { today - Duration::days(4 * 365) } else { start.min(today) };
+                        push(
+                            &mut cmds,
+                            c::RecordMandate {
+                                mandate_id: MandateId(id()),
+                                guardian_id: guardian,
+                                reference: mandate_reference_for(&format!("KW{}", fi + 1), family_n as u32),
+                                signed_on,
+                            }
+                            .into(),
+                        );
+                    }
                 }
                 contracts.push(con);
                 contract_children.push((child, start));
@@ -466,6 +511,7 @@ impl Store {
         }
         let n = cmds.len();
         self.execute_batch(&admin, cmds).await?;
+        self.import_rule_set(&admin, "leipzig-2014.toml", LEIPZIG_RULES).await?;
         for account in self.list_accounts().await?.into_iter().filter(|a| !a.username.starts_with("erz.")) {
             let actor = self.actor(account.user_id).await?;
             self.set_own_pin(&actor, DEMO_PIN).await?;
@@ -501,7 +547,10 @@ fn health_note(rng: &mut StdRng) -> String {
     }
 }
 
-/// A child with one or two guardians; returns (child, first guardian).
+/// A family of the demo: last name, address and municipality, guardians.
+type Family = ((String, Address, String), Vec<GuardianId>);
+
+/// A child with one or two guardians; returns the child and its family.
 fn person(
     rng: &mut StdRng,
     cmds: &mut Vec<(Command, Option<String>)>,
@@ -510,7 +559,7 @@ fn person(
     birth: NaiveDate,
     out_of_town: bool,
     family_n: &mut u64,
-) -> (ChildId, GuardianId) {
+) -> (ChildId, Family) {
     *family_n += 1;
     let last = LAST[rng.gen_range(0..LAST.len())];
     let (city, plz, municipality) = if out_of_town { ("Markkleeberg", "04416", "Markkleeberg") } else { ("Leipzig", "04177", "Leipzig") };
@@ -535,10 +584,9 @@ fn person(
         None,
     ));
     let single = rng.gen_bool(0.2);
-    let g1 = GuardianId(id());
     let parents = if single { 1 } else { 2 };
-    for p in 0..parents {
-        let gid = if p == 0 { g1 } else { GuardianId(id()) };
+    let guardians: Vec<GuardianId> = (0..parents).map(|_| GuardianId(id())).collect();
+    for &gid in &guardians {
         let first = PARENT_FIRST[rng.gen_range(0..PARENT_FIRST.len())];
         cmds.push((
             c::AddGuardian {
@@ -555,7 +603,38 @@ fn person(
             None,
         ));
     }
-    (child, g1)
+    (child, ((last.to_string(), address, municipality.to_string()), guardians))
+}
+
+/// A younger sibling of a placed child: same family name, address and guardians.
+fn sibling(
+    rng: &mut StdRng,
+    cmds: &mut Vec<(Command, Option<String>)>,
+    facility: FacilityId,
+    group: Option<GroupId>,
+    birth: NaiveDate,
+    family: &Family,
+) -> ChildId {
+    let ((last, address, municipality), guardians) = family;
+    let child = ChildId(id());
+    cmds.push((
+        c::CreateChild {
+            child_id: child,
+            facility_id: facility,
+            group_id: group,
+            first_name: FIRST[rng.gen_range(0..FIRST.len())].into(),
+            last_name: last.clone(),
+            birth_date: birth,
+            address: address.clone(),
+            municipality: municipality.clone(),
+        }
+        .into(),
+        None,
+    ));
+    for g in guardians {
+        cmds.push((c::LinkGuardian { guardian_id: *g, child_id: child }.into(), None));
+    }
+    child
 }
 
 fn ascii(s: &str) -> String {

@@ -32,6 +32,15 @@ pub enum StoreError {
     /// A waiting-list file that cannot be imported as a whole (its message is German).
     #[error("{0}")]
     Import(#[from] ImportError),
+    /// A fee rule file that cannot be used (its message is German and names the field).
+    #[error("{0}")]
+    RuleSet(#[from] kitakontor_core::fee::RuleSetError),
+    /// A fee that cannot be computed (no rule set for the municipality, care type missing).
+    #[error("{0}")]
+    Fee(#[from] kitakontor_core::fee::FeeError),
+    /// Writing a document or export file failed; the database is unchanged or complete.
+    #[error("could not write {path}: {reason}")]
+    File { path: String, reason: String },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -76,6 +85,9 @@ impl StoreError {
             StoreError::Auth(_) => "auth_failed",
             StoreError::Conflict(_) => "conflict",
             StoreError::Import(_) => "import_invalid",
+            StoreError::RuleSet(_) => "rule_set_invalid",
+            StoreError::Fee(_) => "fee_not_computable",
+            StoreError::File { .. } => "file",
             StoreError::Db(_) | StoreError::Migrate(_) => "database",
         }
     }

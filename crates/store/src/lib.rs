@@ -7,10 +7,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 mod commands;
 pub mod db;
 pub mod demo;
+mod documents;
 pub mod error;
+pub mod fees;
+pub mod files;
 pub mod import;
 pub mod key;
 mod outbox;

@@ -313,6 +313,18 @@ fn samples(facility: FacilityId) -> Vec<Command> {
         .into(),
         c::LinkGuardian { guardian_id: GuardianId(id()), child_id: ChildId(id()) }.into(),
         c::SetGuardianFinance { guardian_id: GuardianId(id()), income_cents: None, iban: None, account_holder: None }.into(),
+        c::SetPickupPersons { child_id: ChildId(id()), persons: vec![] }.into(),
+        c::RecordMandate { mandate_id: MandateId(id()), guardian_id: GuardianId(id()), reference: "KK-1".into(), signed_on: day }.into(),
+        c::RevokeMandate { mandate_id: MandateId(id()), revoked_on: day }.into(),
+        c::SetCreditor {
+            provider_id: ProviderId(id()),
+            address: Address::default(),
+            creditor_id: String::new(),
+            iban: String::new(),
+            bic: None,
+            youth_office: String::new(),
+        }
+        .into(),
         c::SubmitApplication {
             application_id: ApplicationId(id()),
             child_id: ChildId(id()),
