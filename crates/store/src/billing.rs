@@ -253,7 +253,7 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let creditor = crate::documents::creditor(&mut tx, req.facility).await?;
         progress(BillingProgress { phase: BillingPhase::Computing, done: 0, total: 1 });
-        let book = rule_book(&mut tx).await?;
+        let book = rule_book(self, &mut tx).await?;
         let fams = families(&mut tx, req.facility, month).await?;
         let mandates = usable_mandates(&mut tx).await?;
         let mut current = current_invoices(&mut tx, req.facility, month).await?;

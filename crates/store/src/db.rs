@@ -28,6 +28,9 @@ pub struct Store {
     pub(crate) pool: SqlitePool,
     pub(crate) clock: Clock,
     pub(crate) occupancy_cache: OccupancyCache,
+    /// The parsed fee rule sets with the "id:version,…" list they were parsed from (rows are
+    /// only ever added, so an unchanged list means unchanged rules).
+    pub(crate) rule_cache: Arc<Mutex<Option<(String, Arc<kitakontor_core::fee::RuleBook>)>>>,
 }
 
 impl Store {
@@ -67,7 +70,7 @@ impl Store {
         // SQLCipher only notices a wrong key when it reads the first page.
         sqlx::query("SELECT count(*) FROM sqlite_master").execute(&pool).await.map_err(|e| map_open_error(e, path))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default() })
+        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default(), rule_cache: Default::default() })
     }
 
     /// Replaces the clock (tests, simulations).

@@ -117,8 +117,9 @@ impl Store {
         // The fee at the start, from the rules (siblings and income as recorded today).
         let first_version = c.versions.first().expect("a contract has its first version");
         let start_month = month_start(c.start_date);
-        let book = rule_book(&mut tx).await?;
-        let fams = crate::fees::families(&mut tx, facility, start_month).await?;
+        let book = rule_book(self, &mut tx).await?;
+        let fams: Vec<crate::fees::Family> =
+            crate::fees::family_of(&mut tx, facility, c.child_id, start_month).await?.into_iter().collect();
         let fee = fams
             .iter()
             .find(|f| f.children.contains_key(&c.child_id))
@@ -252,7 +253,7 @@ impl Store {
         let (from, to) = (month_start(from), month_start(to));
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let cred = creditor(&mut tx, facility).await?;
-        let book = rule_book(&mut tx).await?;
+        let book = rule_book(self, &mut tx).await?;
         let claimable: Vec<ReductionKind> = book
             .sets()
             .iter()

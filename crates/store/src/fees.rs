@@ -16,6 +16,7 @@ use kitakontor_core::permission::{authorize, Actor, Permission, Scope};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// A rule set as listed in the UI and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,35 +102,91 @@ impl Family {
     }
 }
 
-pub(crate) async fn rule_book(conn: &mut SqliteConnection) -> Result<RuleBook> {
+/// The rule sets of the database, parsed once and reused while no set is added.
+pub(crate) async fn rule_book(store: &Store, conn: &mut SqliteConnection) -> Result<Arc<RuleBook>> {
+    let (key,): (Option<String>,) =
+        sqlx::query_as("SELECT group_concat(id || ':' || version, ',') FROM (SELECT id, version FROM fee_rule_sets ORDER BY id, version)")
+            .fetch_one(&mut *conn)
+            .await?;
+    let key = key.unwrap_or_default();
+    if let Some((k, book)) = store.rule_cache.lock().expect("not poisoned").as_ref() {
+        if *k == key {
+            return Ok(book.clone());
+        }
+    }
     let rows: Vec<(String, i64, String)> =
         sqlx::query_as("SELECT id, version, source FROM fee_rule_sets ORDER BY id, version").fetch_all(&mut *conn).await?;
     let sets =
         rows.iter().map(|(id, v, src)| RuleSet::from_toml(&format!("{id} v{v}"), src)).collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RuleBook::new(sets)?)
+    let book = Arc::new(RuleBook::new(sets)?);
+    *store.rule_cache.lock().expect("not poisoned") = Some((key, book.clone()));
+    Ok(book)
 }
 
 /// Families with at least one child under contract in `facility` during `month`. Siblings
 /// elsewhere count for the reductions but are billed by their own facility.
 pub(crate) async fn families(conn: &mut SqliteConnection, facility: FacilityId, month: NaiveDate) -> Result<Vec<Family>> {
+    families_among(conn, facility, month, None).await
+}
+
+/// The family of one child: its siblings are found through the guardians first, so only that
+/// family's rows are read (a fee notice must not load the whole facility).
+pub(crate) async fn family_of(
+    conn: &mut SqliteConnection,
+    facility: FacilityId,
+    child: ChildId,
+    month: NaiveDate,
+) -> Result<Option<Family>> {
+    let mut kids: BTreeSet<String> = BTreeSet::from([child.to_string()]);
+    loop {
+        let json = serde_json::to_string(&kids).expect("strings serialise");
+        let found: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT b.child_id FROM child_guardians a JOIN child_guardians b ON b.guardian_id = a.guardian_id
+             WHERE a.child_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&json)
+        .fetch_all(&mut *conn)
+        .await?;
+        let before = kids.len();
+        kids.extend(found.into_iter().map(|f| f.0));
+        if kids.len() == before {
+            break;
+        }
+    }
+    let kids: Vec<String> = kids.into_iter().collect();
+    Ok(families_among(conn, facility, month, Some(&kids)).await?.into_iter().find(|f| f.children.contains_key(&child)))
+}
+
+async fn families_among(
+    conn: &mut SqliteConnection,
+    facility: FacilityId,
+    month: NaiveDate,
+    only: Option<&[String]>,
+) -> Result<Vec<Family>> {
     let (first, last) = (date(month_start(month)), date(month_end(month)));
+    // NULL: every child; otherwise a JSON array of child ids to restrict each query to.
+    let only = only.map(|o| serde_json::to_string(o).expect("strings serialise"));
     let municipality: (String,) =
         sqlx::query_as("SELECT municipality FROM facilities WHERE id = ?").bind(facility.to_string()).fetch_one(&mut *conn).await?;
     // Contracts touching the month, anywhere.
     let contracts: Vec<(String, String, String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, child_id, facility_id, care_type, start_date, end_date FROM contracts WHERE start_date <= ? AND (end_date IS NULL OR end_date >= ?)",
+        "SELECT id, child_id, facility_id, care_type, start_date, end_date FROM contracts WHERE start_date <= ? AND (end_date IS NULL OR end_date >= ?)
+         AND (?3 IS NULL OR child_id IN (SELECT value FROM json_each(?3)))",
     )
     .bind(&last)
     .bind(&first)
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?;
     let versions: Vec<(String, i64, String, i64, Option<String>)> = sqlx::query_as(
         "SELECT v.contract_id, v.version_no, v.valid_from, v.care_tenths, v.end_date FROM contract_versions v
          JOIN contracts k ON k.id = v.contract_id WHERE k.start_date <= ? AND (k.end_date IS NULL OR k.end_date >= ?)
+         AND (?3 IS NULL OR k.child_id IN (SELECT value FROM json_each(?3)))
          ORDER BY v.contract_id, v.version_no",
     )
     .bind(&last)
     .bind(&first)
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?;
     let mut by_contract: HashMap<&str, Vec<&(String, i64, String, i64, Option<String>)>> = HashMap::new();
@@ -159,7 +216,12 @@ pub(crate) async fn families(conn: &mut SqliteConnection, facility: FacilityId, 
         return Ok(Vec::new());
     }
 
-    let links: Vec<(String, String)> = sqlx::query_as("SELECT child_id, guardian_id FROM child_guardians").fetch_all(&mut *conn).await?;
+    let links: Vec<(String, String)> = sqlx::query_as(
+        "SELECT child_id, guardian_id FROM child_guardians WHERE ?1 IS NULL OR child_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(&only)
+    .fetch_all(&mut *conn)
+    .await?;
     // Union–find over children and guardians: a family is a connected component.
     let mut parent: HashMap<String, String> = HashMap::new();
     fn find(p: &mut HashMap<String, String>, x: &str) -> String {
@@ -194,8 +256,12 @@ pub(crate) async fn families(conn: &mut SqliteConnection, facility: FacilityId, 
         }
     }
 
-    let children: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, first_name, last_name, birth_date FROM children").fetch_all(&mut *conn).await?;
+    let children: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, first_name, last_name, birth_date FROM children WHERE ?1 IS NULL OR id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(&only)
+    .fetch_all(&mut *conn)
+    .await?;
     let children: HashMap<String, ChildInfo> = children
         .into_iter()
         .filter(|c| placements.contains_key(&c.0))
@@ -203,8 +269,10 @@ pub(crate) async fn families(conn: &mut SqliteConnection, facility: FacilityId, 
         .collect();
     type GRow = (String, String, String, String, String, String, i64, Option<i64>, Option<String>, Option<String>);
     let guardians: Vec<GRow> = sqlx::query_as(
-        "SELECT id, first_name, last_name, street, postal_code, city, single_parent, income_cents, iban, account_holder FROM guardians",
+        "SELECT id, first_name, last_name, street, postal_code, city, single_parent, income_cents, iban, account_holder FROM guardians
+         WHERE ?1 IS NULL OR id IN (SELECT guardian_id FROM child_guardians WHERE child_id IN (SELECT value FROM json_each(?1)))",
     )
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await?;
     let guardians: HashMap<String, GRow> = guardians.into_iter().map(|g| (g.0.clone(), g)).collect();
@@ -286,7 +354,7 @@ impl Store {
                 set.id, set.version
             )));
         }
-        let mut all = rule_book(&mut tx).await?.sets().to_vec();
+        let mut all = rule_book(self, &mut tx).await?.sets().to_vec();
         all.push(set.clone());
         RuleBook::new(all)?;
         sqlx::query(
@@ -320,7 +388,7 @@ impl Store {
     pub async fn rule_sets(&self, actor: &Actor) -> Result<Vec<RuleSetSummary>> {
         authorize(actor, Permission::RunBilling, Scope::Global)?;
         let mut conn = self.pool.acquire().await?;
-        Ok(rule_book(&mut conn).await?.sets().iter().map(RuleSetSummary::from).collect())
+        Ok(rule_book(self, &mut conn).await?.sets().iter().map(RuleSetSummary::from).collect())
     }
 
     /// The fee of one child for `month`, with the explanation. Reads income data, so it is a
@@ -329,9 +397,9 @@ impl Store {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (facility, group, _) = crate::rows::child_scope(&mut tx, child).await?;
         authorize(actor, Permission::RunBilling, Scope::Child { facility, group })?;
-        let book = rule_book(&mut tx).await?;
-        let fams = families(&mut tx, facility, month).await?;
-        let fam = fams.iter().find(|f| f.children.contains_key(&child));
+        let book = rule_book(self, &mut tx).await?;
+        let fam = family_of(&mut tx, facility, child, month).await?;
+        let fam = fam.as_ref();
         let fee = match fam {
             Some(f) => family_month(&book, &f.input, month)?.into_iter().find(|x| x.child_id == child),
             None => None,
