@@ -325,7 +325,7 @@ impl Store {
                         .into(),
                     );
                 }
-                if !is_sibling && rng.gen_bool(0.8) {
+                if !is_sibling && rng.gen_bool(0.9) {
                     push(
                         &mut cmds,
                         c::SetGuardianFinance {
@@ -337,7 +337,7 @@ impl Store {
                         .into(),
                     );
                     // Most families pay by direct debit; a few old mandates were never used and lapsed.
-                    if rng.gen_bool(0.9) {
+                    if rng.gen_bool(0.95) {
                         let signed_on = if rng.gen_bool(0.04) { today - Duration::days(4 * 365) } else { start.min(today) };
                         push(
                             &mut cmds,

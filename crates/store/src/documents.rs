@@ -13,6 +13,7 @@ use kitakontor_core::de;
 use kitakontor_core::fee::{family_month, ReductionKind};
 use kitakontor_core::ids::*;
 use kitakontor_core::permission::{authorize, Actor, Permission, Scope};
+use kitakontor_core::sepa::{mandate_status, MandateStatus, MandateUse};
 use kitakontor_docs::model::*;
 use sqlx::SqliteConnection;
 
@@ -33,7 +34,8 @@ impl CreditorData {
         Sender {
             provider: self.provider.clone(),
             facility: self.facility.clone(),
-            contact: format!("{} · {}", self.facility.name, self.provider.name),
+            // No phone or e-mail is recorded for facilities yet; the letterhead shows none.
+            contact: String::new(),
         }
     }
 }
@@ -60,9 +62,15 @@ pub(crate) async fn creditor(conn: &mut SqliteConnection, facility: FacilityId) 
     })
 }
 
-/// "zum 5. Werktag des Monats".
+/// A short, readable reference from a UUIDv7: its last 8 hex digits (the random part; the
+/// first ones are the creation time and equal for records made in the same millisecond).
+fn short_ref(uuid: &str) -> String {
+    uuid[uuid.len() - 8..].to_uppercase()
+}
+
+/// "zum 5. Werktag des Monats" (the renderers write "monatlich … fällig" around it).
 pub(crate) fn fee_due_text() -> String {
-    format!("monatlich im Voraus, fällig zum {}. Werktag des Monats", DUE_WORKING_DAY)
+    format!("zum {}. Werktag des Monats", DUE_WORKING_DAY)
 }
 
 async fn guardians_of(conn: &mut SqliteConnection, child: ChildId) -> Result<Vec<(String, Party)>> {
@@ -76,17 +84,21 @@ async fn guardians_of(conn: &mut SqliteConnection, child: ChildId) -> Result<Vec
     Ok(rows.into_iter().map(|r| (r.0, Party { name: r.1, street: r.2, postal_code: r.3, city: r.4 })).collect())
 }
 
-/// The mandate text for the contract and notices: "SEPA-Lastschrift, Mandatsreferenz …".
-async fn payment_text(conn: &mut SqliteConnection, guardians: &[(String, Party)]) -> Result<String> {
+/// The mandate text for the contract and notices: "SEPA-Lastschrift, Mandatsreferenz …" for
+/// a mandate usable on `on`, otherwise transfer.
+async fn payment_text(conn: &mut SqliteConnection, guardians: &[(String, Party)], on: NaiveDate) -> Result<String> {
     for (g, _) in guardians {
-        let m: Option<(String,)> = sqlx::query_as(
-            "SELECT reference FROM sepa_mandates WHERE guardian_id = ? AND revoked_on IS NULL ORDER BY signed_on DESC LIMIT 1",
+        let ms: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT reference, signed_on, last_used_on FROM sepa_mandates WHERE guardian_id = ? AND revoked_on IS NULL ORDER BY signed_on DESC",
         )
         .bind(g)
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        if let Some((r,)) = m {
-            return Ok(format!("SEPA-Lastschrift, Mandatsreferenz {r}"));
+        for (r, signed, used) in ms {
+            let m = MandateUse { signed_on: parse_date(&signed), last_used_on: used.as_deref().map(parse_date) };
+            if matches!(mandate_status(&m, on), MandateStatus::Usable(_)) {
+                return Ok(format!("SEPA-Lastschrift, Mandatsreferenz {r}"));
+            }
         }
     }
     Ok("Überweisung unter Angabe der Rechnungsnummer".to_string())
@@ -155,7 +167,7 @@ impl Store {
                 }
             }
         };
-        let payment = payment_text(&mut tx, &guardians).await?;
+        let payment = payment_text(&mut tx, &guardians, c.start_date.max(self.now().date_naive())).await?;
         let pickup: Vec<String> = serde_json::from_str(&child.2).unwrap_or_default();
         audit::append(
             &mut tx,
@@ -171,8 +183,8 @@ impl Store {
         tx.commit().await?;
         Ok(ContractDoc {
             sender: cred.sender(),
-            contract_ref: format!("BV-{}", &contract.to_string()[..8].to_uppercase()),
-            application_number: application.map(|a| format!("BA-{}", &a.0[..8].to_uppercase())),
+            contract_ref: format!("BV-{}", short_ref(&contract.to_string())),
+            application_number: application.map(|a| format!("BA-{}", short_ref(&a.0))),
             guardians: guardians.into_iter().map(|g| g.1).collect(),
             child_name: child.0,
             child_birth_date: parse_date(&child.1),
@@ -220,12 +232,12 @@ impl Store {
         let birth: (String,) =
             sqlx::query_as("SELECT birth_date FROM children WHERE id = ?").bind(child.to_string()).fetch_one(&mut *conn).await?;
         let guardians = guardians_of(&mut conn, child).await?;
-        let payment = payment_text(&mut conn, &guardians).await?;
+        let payment = payment_text(&mut conn, &guardians, month_start(month).max(self.now().date_naive())).await?;
         let today = self.now().date_naive();
         Ok(FeeNoticeDoc {
             sender: cred.sender(),
             recipients: guardians.into_iter().map(|g| g.1).collect(),
-            reference: format!("KB-{}-{}", &child.to_string()[..8].to_uppercase(), month.format("%Y%m")),
+            reference: format!("KB-{}-{}", short_ref(&child.to_string()), month.format("%Y%m")),
             issued_on: today,
             child_name: fee.child_name,
             child_birth_date: parse_date(&birth.0),

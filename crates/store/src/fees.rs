@@ -92,13 +92,14 @@ pub(crate) struct Family {
 }
 
 impl Family {
-    /// "Müller" or "Müller / Schmidt": how the family is named in summaries.
+    /// "Familie Müller (Emma, Ben)": the family name and its children's first names, so two
+    /// families of the same name can be told apart in a summary.
     pub fn label(&self) -> String {
-        let names: BTreeSet<&str> = self.guardians.iter().map(|g| g.last_name.as_str()).collect();
-        if names.is_empty() {
-            return self.children.values().map(|c| c.last_name.clone()).next().unwrap_or_default();
-        }
-        names.into_iter().collect::<Vec<_>>().join(" / ")
+        let mut kids: Vec<&ChildInfo> = self.children.values().collect();
+        kids.sort_by_key(|c| (c.birth_date, c.first_name.clone()));
+        let last = self.guardians.first().map(|g| g.last_name.clone()).or_else(|| kids.first().map(|c| c.last_name.clone()));
+        let firsts: Vec<&str> = kids.iter().map(|c| c.first_name.as_str()).collect();
+        format!("Familie {} ({})", last.unwrap_or_default(), firsts.join(", "))
     }
 }
 
