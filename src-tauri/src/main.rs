@@ -101,7 +101,10 @@ fn open_document(shell: State<'_, Shell>, input: PathInput) -> Res<()> {
     std::process::Command::new("xdg-open")
         .arg(&path)
         .spawn()
-        .map(|_| ())
+        .map(|mut child| {
+            // Reap it when it ends, so no finished process lingers.
+            std::thread::spawn(move || child.wait());
+        })
         .map_err(|e| AppError::new("open_failed", format!("Kein Programm zum Öffnen von PDF-Dateien gefunden ({e}).")))
 }
 

@@ -163,6 +163,45 @@ impl Ui {
         self.el("current-user").await;
     }
 
+    /// Waits until `script` returns something other than null, and returns that.
+    async fn poll(&self, what: &str, script: &str) -> Value {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.c.execute(script, vec![]).await.unwrap();
+            if !v.is_null() {
+                return v;
+            }
+            assert!(Instant::now() < until, "{what} did not happen");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn attr(&self, testid: &str, name: &str) -> Option<String> {
+        self.el(testid).await.attr(name).await.unwrap()
+    }
+
+    /// Waits for the open PDF preview to draw its first page; returns (width, height, dark
+    /// pixels sampled) of that canvas. A failed preview fails the test with its message.
+    async fn pdf_drawn(&self) -> (u64, u64, u64) {
+        self.el("pdf-preview").await;
+        let v = self
+            .poll(
+                "the PDF preview's first page",
+                r#"const box = document.querySelector('[data-testid="pdf-pages-box"]');
+                   if (!box) return null;
+                   if (box.dataset.state === 'failed') return { failed: document.querySelector('[data-testid="pdf-preview"] [data-testid="error"]')?.textContent ?? '?' };
+                   const c = document.querySelector('[data-testid="pdf-page-1"]');
+                   if (!c || c.dataset.rendered !== 'true') return null;
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let dark = 0;
+                   for (let i = 0; i < d.length; i += 4 * 31) if (d[i] < 100 && d[i + 1] < 100 && d[i + 2] < 100 && d[i + 3] > 200) dark++;
+                   return { w: c.width, h: c.height, dark };"#,
+            )
+            .await;
+        assert!(v.get("failed").is_none(), "the PDF preview failed: {v}");
+        (v["w"].as_u64().unwrap(), v["h"].as_u64().unwrap(), v["dark"].as_u64().unwrap())
+    }
+
     async fn nav(&self, screen: &str) {
         self.click(&format!("nav-{screen}")).await;
         self.el(&format!("screen-{screen}")).await;
@@ -197,6 +236,7 @@ async fn a_kita_day_in_the_real_window() {
             .env("KITAKONTOR_DB", data.path().join("demo.db"))
             .env("KITAKONTOR_DB_KEY", kitakontor_store::key::DbKey::generate().to_hex())
             .env("KITAKONTOR_INBOX", data.path().join("Eingang"))
+            .env("KITAKONTOR_DOCUMENTS", data.path().join("Dokumente"))
             .env("KITAKONTOR_IDLE_SECONDS", IDLE_SECONDS.to_string()),
     );
     wait_port(port, true);
@@ -210,7 +250,13 @@ async fn a_kita_day_in_the_real_window() {
     // Run the scenario in its own task so a failed assertion still lets us tear down cleanly.
     let driven = client.clone();
     let inbox = data.path().join("Eingang");
-    let result = tokio::spawn(async move { run(&Ui { c: driven }, &inbox).await }).await;
+    let documents = data.path().join("Dokumente");
+    let result = tokio::spawn(async move {
+        let ui = Ui { c: driven };
+        run(&ui, &inbox).await;
+        billing(&ui, &documents).await;
+    })
+    .await;
     let _ = client.close().await;
     drop(driver);
     wait_port(port, false);
@@ -351,4 +397,131 @@ async fn run(ui: &Ui, inbox: &Path) {
     assert!(names.contains(&"Jördis Weißbach") && names.contains(&"Zoë Groß"), "imported children are on the waiting list");
     assert!(!names.iter().any(|n| n.contains("Bösewicht") || n.contains("HYPERLINK")), "the formula row was not imported");
     assert!(inbox.join("importiert").join("alte-warteliste.csv").exists(), "the file is kept, out of the inbox");
+}
+
+/// Every file under `dir` (recursively).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Fees and billing: the office runs the month's billing and opens a child's fee notice; the
+/// director prints a contract. The documents go to `documents` (KITAKONTOR_DOCUMENTS).
+async fn billing(ui: &Ui, documents: &Path) {
+    ui.click("switch-user").await;
+    ui.login("verwaltung", "kitakontor-demo").await;
+    ui.nav("billing").await;
+    // The fee statutes are listed (the demo imports Leipzig's).
+    ui.wait_text("rule-sets", "Leipzig").await;
+    ui.click("billing-start").await;
+    ui.el("billing-progress").await;
+    // Poll: the run renders a PDF per family. Clicking the heading is input, so the idle lock
+    // (short in this test) does not hit the office while it waits for the run.
+    let until = Instant::now() + Duration::from_secs(120);
+    let mut last_input = Instant::now();
+    while ui.c.find_all(Locator::Css("[data-testid=\"billing-families\"]")).await.unwrap().is_empty() {
+        let errors = ui.c.find_all(Locator::Css("[data-testid=\"screen-billing\"] [data-testid=\"error\"]")).await.unwrap();
+        if let Some(e) = errors.first() {
+            panic!("billing failed: {}", e.text().await.unwrap());
+        }
+        assert!(Instant::now() < until, "the billing run did not finish");
+        if last_input.elapsed() > Duration::from_secs(5) {
+            ui.click("billing-title").await;
+            last_input = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let families: u64 = ui.attr("billing-families", "data-value").await.and_then(|v| v.parse().ok()).expect("a family count");
+    assert!(families > 0, "the run billed families");
+    let progress = ui.attr("billing-progress", "data-phase").await;
+    assert_eq!(progress.as_deref(), Some("done"));
+    let total = ui.text_of("billing-total").await;
+    assert!(total.contains('€') && !total.starts_with("0,00"), "month total: {total}");
+    let sepa_name = ui.text_of("billing-sepa-file").await;
+    assert_eq!(sepa_name, "SEPA-Lastschrift_pain.008.001.08.xml");
+    let folder = ui.text_of("billing-folder").await;
+    assert!(Path::new(&folder).starts_with(documents), "run folder {folder} is under {}", documents.display());
+    let sepa = files_under(documents)
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == sepa_name.as_str()))
+        .expect("the SEPA file was written to the documents folder");
+    let xml = std::fs::read_to_string(&sepa).unwrap();
+    assert!(xml.contains("urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"), "SEPA file of the chosen version");
+    assert!(Path::new(&folder).join("Kassenexport.csv").exists(), "the cashier export is there too");
+    // The run is listed among the earlier runs.
+    ui.el("billing-runs").await;
+    ui.shot("11-abrechnung").await;
+
+    // The youth-office claim for the year so far: a PDF and a CSV in the documents folder.
+    ui.click("claim-submit").await;
+    ui.el("claim-files").await;
+    let listed =
+        ui.c.execute(r#"return [...document.querySelectorAll('[data-testid="claim-files"] code')].map(c => c.textContent);"#, vec![])
+            .await
+            .unwrap();
+    let claim: Vec<&str> = listed.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(claim.len(), 2, "two claim files: {listed}");
+    assert!(claim[0].ends_with(".pdf") && claim[1].ends_with(".csv"), "{claim:?}");
+    assert!(claim.iter().all(|p| Path::new(p).starts_with(documents) && Path::new(p).is_file()), "{claim:?}");
+
+    // A child under contract (started before today, not terminated): its fee and fee notice.
+    let today = ui.c.execute("return new Date().toISOString().slice(0, 10);", vec![]).await.unwrap();
+    let today = today.as_str().unwrap();
+    let contracts = ui.invoke("contracts", None).await.unwrap();
+    let row = contracts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            let c = &r["contract"];
+            c["start_date"].as_str().is_some_and(|d| d < today) && c["versions"].as_array().unwrap().iter().all(|v| v["end_date"].is_null())
+        })
+        .expect("a running contract")
+        .clone();
+    let child = row["contract"]["child_id"].as_str().unwrap().to_string();
+    let last_name = row["child_name"].as_str().unwrap().rsplit(' ').next().unwrap().to_string();
+    ui.nav("children").await;
+    ui.el("child-search").await.send_keys(&last_name).await.unwrap();
+    ui.click(&format!("child-{child}")).await;
+    ui.el("child-fee").await;
+    let fee_total = ui.wait_text("fee-total", "€").await;
+    assert!(!fee_total.starts_with("0,00") || ui.text_of("fee-lines").await.contains("Beitragsfreiheit"), "fee {fee_total}");
+    ui.el("fee-rule-set").await;
+    ui.click("fee-notice").await;
+    let (w, h, dark) = ui.pdf_drawn().await;
+    assert!(w > 300 && h > w, "an A4 page, portrait: {w}×{h}");
+    assert!(dark > 50, "the page has text on it ({dark} dark samples)");
+    let pages = ui.text_of("pdf-pages").await;
+    assert!(pages.contains("Seite"), "page count shown: {pages}");
+    let path = ui.text_of("pdf-path").await;
+    assert!(Path::new(&path).starts_with(documents) && Path::new(&path).exists(), "the notice was saved: {path}");
+    ui.shot("12-kostenbescheid").await;
+    ui.click("pdf-close").await;
+    ui.gone("pdf-preview").await;
+
+    // The director prints a contract; Escape closes the preview.
+    ui.click("switch-user").await;
+    ui.login("leitung", "kitakontor-demo").await;
+    ui.nav("contracts").await;
+    let contract = row["contract"]["id"].as_str().unwrap();
+    ui.click(&format!("contract-print-{contract}")).await;
+    let (w, h, dark) = ui.pdf_drawn().await;
+    assert!(w > 300 && h > w && dark > 50, "contract page drawn: {w}×{h}, {dark}");
+    let pages = ui.text_of("pdf-pages").await;
+    assert!(pages.contains("Seiten"), "a contract has several pages: {pages}");
+    ui.shot("13-vertrag").await;
+    ui.el("pdf-close").await.send_keys("\u{E00C}").await.unwrap();
+    ui.gone("pdf-preview").await;
+    assert!(files_under(documents).iter().any(|p| p.parent().is_some_and(|d| d.ends_with("Verträge"))), "the contract was saved");
 }

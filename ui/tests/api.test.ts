@@ -94,4 +94,34 @@ describe('api.ts', () => {
     expect(handler).toHaveBeenCalledWith(['warteliste.csv']);
     unlisten();
   });
+
+  test('the billing wrappers call their commands with one input each', async () => {
+    const doc = { path: '/docs/Verträge/Betreuungsvertrag_Lena.pdf', file_name: 'Betreuungsvertrag_Lena.pdf', pdf_base64: 'JVBERi0=' };
+    const calls = record((cmd) => (cmd === 'contract_pdf' || cmd === 'fee_notice_pdf' ? doc : cmd === 'claim_list' ? ['/a.pdf', '/a.csv'] : []));
+    await expect(api.contractPdf({ contract_id: 'k-1' })).resolves.toEqual(doc);
+    await api.childFee({ child_id: 'c-1', month: '2027-01-01' });
+    await api.feeNoticePdf({ child_id: 'c-1', month: null });
+    await api.billingRun({ month: '2027-01-01', sepa_version: 'v02' });
+    await api.billingRuns();
+    await expect(api.claimList({ from: '2027-01-01', to: '2027-03-01' })).resolves.toEqual(['/a.pdf', '/a.csv']);
+    await api.ruleSets();
+    await api.openDocument({ path: doc.path });
+    expect(calls.map((c) => c.cmd)).toEqual(['contract_pdf', 'child_fee', 'fee_notice_pdf', 'billing_run', 'billing_runs', 'claim_list', 'rule_sets', 'open_document']);
+    expect(calls[0].args).toEqual({ input: { contract_id: 'k-1' } });
+    expect(calls[2].args).toEqual({ input: { child_id: 'c-1', month: null } });
+    expect(calls[3].args).toEqual({ input: { month: '2027-01-01', sepa_version: 'v02' } });
+    expect(calls[7].args).toEqual({ input: { path: doc.path } });
+    for (const i of [4, 6]) expect(calls[i].args === undefined || !('input' in (calls[i].args as object))).toBe(true);
+  });
+
+  test('billing-progress delivers the progress until unlistened', async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const handler = vi.fn();
+    const unlisten = await api.onBillingProgress(handler);
+    await emit('billing-progress', { phase: 'documents', done: 25, total: 100 });
+    expect(handler).toHaveBeenCalledWith({ phase: 'documents', done: 25, total: 100 });
+    unlisten();
+    await emit('billing-progress', { phase: 'done', done: 1, total: 1 });
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
 });

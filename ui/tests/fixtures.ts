@@ -24,7 +24,7 @@ export function session(permissions: Permission[], extra: Partial<SessionInfo> =
 
 // Mirrors Role::allows in crates/core/src/permission.rs.
 export const EDUCATOR: Permission[] = ['read_children', 'read_health', 'read_attendance', 'record_attendance'];
-export const OFFICE: Permission[] = ['read_children', 'read_finance', 'write_finance', 'read_contracts', 'read_occupancy'];
+export const OFFICE: Permission[] = ['read_children', 'read_finance', 'write_finance', 'read_contracts', 'read_occupancy', 'run_billing'];
 export const DIRECTOR: Permission[] = [
   'manage_facility',
   'manage_users',

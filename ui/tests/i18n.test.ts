@@ -2,6 +2,9 @@ import { describe, expect, test } from 'vitest';
 import type { AbsenceType } from '../src/lib/bindings/AbsenceType';
 import type { ApplicationState } from '../src/lib/bindings/ApplicationState';
 import type { AttendanceAction } from '../src/lib/bindings/AttendanceAction';
+import type { BillingPhase } from '../src/lib/bindings/BillingPhase';
+import type { ProblemKind } from '../src/lib/bindings/ProblemKind';
+import type { ReductionKind } from '../src/lib/bindings/ReductionKind';
 import type { CareType } from '../src/lib/bindings/CareType';
 import type { Role } from '../src/lib/bindings/Role';
 import type { TicketState } from '../src/lib/bindings/TicketState';
@@ -41,6 +44,9 @@ describe('i18n', () => {
       'versionKind.': ['initial', 'amendment', 'termination'] satisfies VersionKind[],
       'attendance.action.': ['check_in', 'check_out', 'sick', 'holiday', 'other'] satisfies AttendanceAction[],
       'nav.': SCREENS.map((s) => s.id),
+      'billing.phase.': ['computing', 'saving', 'documents', 'sepa_file', 'done'] satisfies BillingPhase[],
+      'billing.problem.': ['no_mandate', 'mandate_lapsed', 'no_guardian', 'fee_not_computable', 'refund'] satisfies ProblemKind[],
+      'reduction.': ['sibling', 'single_parent', 'free'] satisfies ReductionKind[],
     };
     for (const p of prefixes) {
       expect(variants[p], `variants of ${p}`).toBeDefined();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { can, canSee, navItems, screenForShortcut } from '../src/lib/nav';
+import { SCREENS, can, canSee, navItems, screenForShortcut } from '../src/lib/nav';
 import { DIRECTOR, EDUCATOR, OFFICE, TECH_ADMIN, session } from './fixtures';
 
 const ids = (perms: Parameters<typeof session>[0]) => navItems(session(perms)).map((s) => s.id);
@@ -18,6 +18,19 @@ describe('navigation by permissions', () => {
     expect(list).toContain('contracts');
     expect(list).not.toContain('applications');
     expect(list).not.toContain('attendance');
+  });
+
+  test('Abrechnung needs run_billing: the office has it at Alt+8, the director not', () => {
+    expect(ids(OFFICE)).toEqual(['overview', 'children', 'contracts', 'groups', 'billing', 'settings']);
+    expect(ids(DIRECTOR)).not.toContain('billing');
+    expect(screenForShortcut(session(OFFICE), 8)).toBe('billing');
+    expect(screenForShortcut(session(DIRECTOR), 8)).toBeNull();
+    expect(canSee(session(EDUCATOR), 'billing')).toBe(false);
+  });
+
+  test('every shortcut digit is used once', () => {
+    const digits = SCREENS.map((s) => s.shortcut).filter((d) => d !== null);
+    expect(new Set(digits).size).toBe(digits.length);
   });
 
   test('Einstellungen is always there (own PIN)', () => {

@@ -130,6 +130,9 @@ impl From<StoreError> for AppError {
             // Rule-set and fee messages are German already and name the field or the statute.
             StoreError::RuleSet(r) => r.to_string(),
             StoreError::Fee(f) => f.to_string(),
+            StoreError::NoContract { month } => {
+                format!("Im {} besteht kein Betreuungsvertrag – dafür gibt es keinen Elternbeitrag.", month.format("%m/%Y"))
+            }
             StoreError::File { path, reason } => format!("Die Datei {path} konnte nicht geschrieben werden ({reason})."),
             other => {
                 tracing::error!(error = %other, "store failure");

@@ -50,7 +50,7 @@ impl CliError {
             CliError::AuditBroken { .. } => 10,
             CliError::Io(_) | CliError::Document(_) => 1,
             CliError::Store(e) => match e {
-                StoreError::NotFound { .. } => 3,
+                StoreError::NotFound { .. } | StoreError::NoContract { .. } => 3,
                 StoreError::Denied(_) => 4,
                 StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) | StoreError::RuleSet(_) | StoreError::Fee(_) => 5,
                 StoreError::File { .. } => 1,

@@ -384,7 +384,10 @@ impl Store {
             sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM invoices WHERE year = ?").bind(year).fetch_one(&mut *tx).await?;
         let due = date(collection_date);
         let now = ts(self.now());
-        for d in &docs {
+        for (i, d) in docs.iter().enumerate() {
+            if i % 50 == 0 {
+                progress(BillingProgress { phase: BillingPhase::Saving, done: i as u32, total: docs.len() as u32 });
+            }
             seq += 1;
             store_doc(&mut tx, d, run_id, req.facility, month, year, seq, &due, &now).await?;
             if d.collect_cents > 0 {
@@ -403,8 +406,7 @@ impl Store {
         .await?;
         tx.commit().await?;
 
-        let files = crate::files::write_run_files(self, run_id, &req.out_dir, req.sepa_version, progress.clone()).await?;
-        let summary = BillingSummary {
+        let mut summary = BillingSummary {
             run_id,
             facility: facility_name,
             month,
@@ -421,17 +423,28 @@ impl Store {
             claimable_cents: claimable,
             collection_date,
             problems,
-            out_dir: files.dir.display().to_string(),
-            files: files.paths.iter().map(|p| p.display().to_string()).collect(),
+            files: Vec::new(),
+            out_dir: String::new(),
             millis: started.elapsed().as_millis() as u64,
         };
-        sqlx::query("UPDATE billing_runs SET summary = ? WHERE id = ?")
-            .bind(serde_json::to_string(&summary).expect("serialisable"))
-            .bind(run_id.to_string())
-            .execute(&self.pool)
-            .await?;
+        // The run is listed from here on, also if writing its files fails below.
+        self.save_summary(&summary).await?;
+        let files = crate::files::write_run_files(self, run_id, &req.out_dir, req.sepa_version, progress.clone()).await?;
+        summary.out_dir = files.dir.display().to_string();
+        summary.files = files.paths.iter().map(|p| p.display().to_string()).collect();
+        summary.millis = started.elapsed().as_millis() as u64;
+        self.save_summary(&summary).await?;
         progress(BillingProgress { phase: BillingPhase::Done, done: 1, total: 1 });
         Ok(summary)
+    }
+
+    async fn save_summary(&self, summary: &BillingSummary) -> Result<()> {
+        sqlx::query("UPDATE billing_runs SET summary = ? WHERE id = ?")
+            .bind(serde_json::to_string(summary).expect("serialisable"))
+            .bind(summary.run_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Earlier runs of a facility, newest first, as their summaries.

@@ -38,6 +38,9 @@ pub enum StoreError {
     /// A fee that cannot be computed (no rule set for the municipality, care type missing).
     #[error("{0}")]
     Fee(#[from] kitakontor_core::fee::FeeError),
+    /// The child has no contract in that month, so there is no fee to show or notify.
+    #[error("no care contract in {}", month.format("%m/%Y"))]
+    NoContract { month: chrono::NaiveDate },
     /// Writing a document or export file failed; the database is unchanged or complete.
     #[error("could not write {path}: {reason}")]
     File { path: String, reason: String },
@@ -88,6 +91,7 @@ impl StoreError {
             StoreError::RuleSet(_) => "rule_set_invalid",
             StoreError::Fee(_) => "fee_not_computable",
             StoreError::File { .. } => "file",
+            StoreError::NoContract { .. } => "no_contract",
             StoreError::Db(_) | StoreError::Migrate(_) => "database",
         }
     }

@@ -405,7 +405,7 @@ impl Store {
             Some(f) => family_month(&book, &f.input, month)?.into_iter().find(|x| x.child_id == child),
             None => None,
         };
-        let fee = fee.ok_or_else(|| StoreError::Conflict(format!("kein Betreuungsvertrag im {}", month.format("%m/%Y"))))?;
+        let fee = fee.ok_or(StoreError::NoContract { month })?;
         let child_name = fam.and_then(|f| f.children.get(&child)).map(ChildInfo::name).unwrap_or_default();
         let municipality = &fam.expect("fee found in a family").input.municipality;
         let rule_set =

@@ -220,19 +220,31 @@ pub(crate) fn cashier_csv(docs: &[StoredDebit]) -> String {
             de::amount(d.collect_cents),
             de::date(d.due),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(";"));
+        // Payer and mandate reference are free text; the rest are numbers, dates and our codes.
+        let fields: Vec<String> = row.iter().enumerate().map(|(i, f)| if i == 4 || i == 6 { csv_text(f) } else { csv_field(f) }).collect();
+        out.push_str(&fields.join(";"));
         out.push_str("\r\n");
     }
     out
 }
 
+/// A text field: a leading = + - @ tab or CR would be run as a formula by spreadsheet
+/// programs, so it gets a leading apostrophe. (Amounts are written by `csv_field` directly:
+/// their minus sign is a number's, not a formula's.)
+fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_field(&format!("'{s}"))
+    } else {
+        csv_field(s)
+    }
+}
+
+/// Quotes a field when it contains a separator, a quote or a line break.
 fn csv_field(s: &str) -> String {
-    // Quote when needed; a leading = + - @ would be run as a formula by spreadsheet programs.
-    let s = if s.starts_with(['=', '+', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s
+        s.to_string()
     }
 }
 
@@ -253,4 +265,18 @@ pub fn file_name(prefix: &str, name: &str, ext: &str) -> String {
     let clean: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
     let clean = clean.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
     format!("{prefix}_{clean}.{ext}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cashier_fields_cannot_become_formulas() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_text("-Müller"), "'-Müller");
+        assert_eq!(csv_text("Anna Weiß"), "Anna Weiß");
+        assert_eq!(csv_field("-12,00"), "-12,00");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+    }
 }

@@ -10,11 +10,18 @@ import type { AmendInput } from './bindings/AmendInput';
 import type { AppError } from './bindings/AppError';
 import type { AttendanceInput } from './bindings/AttendanceInput';
 import type { AttendanceRow } from './bindings/AttendanceRow';
+import type { BillingInput } from './bindings/BillingInput';
+import type { BillingProgress } from './bindings/BillingProgress';
+import type { BillingSummary } from './bindings/BillingSummary';
 import type { CancelReservationInput } from './bindings/CancelReservationInput';
 import type { ChildDetail } from './bindings/ChildDetail';
+import type { ChildFee } from './bindings/ChildFee';
+import type { ChildMonthInput } from './bindings/ChildMonthInput';
 import type { ChildRef } from './bindings/ChildRef';
 import type { ChildSummary } from './bindings/ChildSummary';
+import type { ClaimInput } from './bindings/ClaimInput';
 import type { ConcludeInput } from './bindings/ConcludeInput';
+import type { ContractRef } from './bindings/ContractRef';
 import type { ContractRow } from './bindings/ContractRow';
 import type { CreateUserInput } from './bindings/CreateUserInput';
 import type { GroupView } from './bindings/GroupView';
@@ -25,10 +32,13 @@ import type { IdleInput } from './bindings/IdleInput';
 import type { ImportInput } from './bindings/ImportInput';
 import type { LoginInput } from './bindings/LoginInput';
 import type { Overview } from './bindings/Overview';
+import type { PathInput } from './bindings/PathInput';
 import type { PinInput } from './bindings/PinInput';
 import type { Receipt } from './bindings/Receipt';
 import type { RejectInput } from './bindings/RejectInput';
 import type { ReserveInput } from './bindings/ReserveInput';
+import type { RuleSetSummary } from './bindings/RuleSetSummary';
+import type { SavedDocument } from './bindings/SavedDocument';
 import type { SearchInput } from './bindings/SearchInput';
 import type { SessionInfo } from './bindings/SessionInfo';
 import type { Settings } from './bindings/Settings';
@@ -129,6 +139,27 @@ export const setIdleMinutes = (input: IdleInput) => call<void>('set_idle_minutes
 export const inboxFiles = () => call<string[]>('inbox_files');
 export const importPreview = (input: ImportInput) => call<ImportPreview>('import_preview', input);
 export const importCommit = (input: ImportInput) => call<ImportSummary>('import_commit', input);
+
+// Documents, fees, billing (billing needs `run_billing`; the contract `read_contracts`)
+/** The contract as PDF, saved in the documents folder; the bytes come along for the preview. */
+export const contractPdf = (input: ContractRef) => call<SavedDocument>('contract_pdf', input);
+/** Audited (reads income data). */
+export const childFee = (input: ChildMonthInput) => call<ChildFee>('child_fee', input);
+export const feeNoticePdf = (input: ChildMonthInput) => call<SavedDocument>('fee_notice_pdf', input);
+/** Runs while `billing-progress` events arrive (see `onBillingProgress`). */
+export const billingRun = (input: BillingInput) => call<BillingSummary>('billing_run', input);
+/** Earlier runs of the facility, newest first. */
+export const billingRuns = () => call<BillingSummary[]>('billing_runs');
+/** The youth-office claim as PDF and CSV; the two paths. */
+export const claimList = (input: ClaimInput) => call<string[]>('claim_list', input);
+export const ruleSets = () => call<RuleSetSummary[]>('rule_sets');
+/** Opens one of the app's own documents in the desktop's PDF program (for printing). */
+export const openDocument = (input: PathInput) => call<void>('open_document', input);
+
+/** The shell's `billing-progress` events while `billingRun` runs. */
+export function onBillingProgress(handler: (p: BillingProgress) => void): Promise<UnlistenFn> {
+  return listen<BillingProgress>('billing-progress', (event) => handler(event.payload));
+}
 
 /** The shell's `inbox-changed` event: the file names now in the watched inbox folder. */
 export function onInboxChanged(handler: (files: string[]) => void): Promise<UnlistenFn> {
