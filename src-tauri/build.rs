@@ -43,6 +43,9 @@ const COMMANDS: &[&str] = &[
     "billing_runs",
     "claim_list",
     "rule_sets",
+    "mandates",
+    "record_mandate",
+    "revoke_mandate",
     "open_document",
     "ui_ready",
 ];

@@ -75,6 +75,9 @@ call!(fee_notice_pdf(ChildMonthInput) -> SavedDocument);
 call!(billing_runs() -> Vec<kitakontor_store::billing::BillingSummary>);
 call!(claim_list(ClaimInput) -> Vec<String>);
 call!(rule_sets() -> Vec<kitakontor_store::fees::RuleSetSummary>);
+call!(mandates(GuardianRef) -> Vec<kitakontor_store::fees::MandateSummary>);
+call!(record_mandate(RecordMandateInput) -> Receipt);
+call!(revoke_mandate(RevokeMandateInput) -> Receipt);
 
 /// The billing run; its progress reaches the window as `billing-progress` events.
 #[tauri::command]
@@ -277,6 +280,9 @@ fn main() {
             billing_runs,
             claim_list,
             rule_sets,
+            mandates,
+            record_mandate,
+            revoke_mandate,
             open_document,
             ui_ready,
         ])

@@ -6,10 +6,14 @@ use crate::dto::*;
 use crate::{App, AppError, Result};
 use base64::Engine;
 use kitakontor_core::care::{add_months, month_start};
+use kitakontor_core::command as c;
+use kitakontor_core::ids::MandateId;
 use kitakontor_store::billing::{BillingRequest, BillingSummary, ProgressFn};
-use kitakontor_store::fees::{ChildFee, RuleSetSummary};
+use kitakontor_store::fees::{ChildFee, MandateSummary, RuleSetSummary};
 use kitakontor_store::files::{default_documents_dir, file_name, write_atomically};
+use kitakontor_store::Receipt;
 use std::path::{Path, PathBuf};
+use uuid::Uuid;
 
 fn saved(path: PathBuf, bytes: &[u8]) -> Result<SavedDocument> {
     write_atomically(&path, bytes)?;
@@ -93,6 +97,27 @@ impl App {
         write_atomically(&p1, &pdf)?;
         write_atomically(&p2, kitakontor_docs::claim_csv(&doc).as_bytes())?;
         Ok(vec![p1.display().to_string(), p2.display().to_string()])
+    }
+
+    pub async fn mandates(&self, i: GuardianRef) -> Result<Vec<MandateSummary>> {
+        let actor = self.actor().await?;
+        Ok(self.store.mandates(&actor, i.guardian_id).await?)
+    }
+
+    pub async fn record_mandate(&self, i: RecordMandateInput) -> Result<Receipt> {
+        let actor = self.actor().await?;
+        let command = c::RecordMandate {
+            mandate_id: MandateId(Uuid::now_v7()),
+            guardian_id: i.guardian_id,
+            reference: i.reference,
+            signed_on: i.signed_on,
+        };
+        Ok(self.store.execute(&actor, command.into()).await?)
+    }
+
+    pub async fn revoke_mandate(&self, i: RevokeMandateInput) -> Result<Receipt> {
+        let actor = self.actor().await?;
+        Ok(self.store.execute(&actor, c::RevokeMandate { mandate_id: i.mandate_id, revoked_on: i.revoked_on }.into()).await?)
     }
 
     pub async fn rule_sets(&self) -> Result<Vec<RuleSetSummary>> {

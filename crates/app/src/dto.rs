@@ -48,6 +48,9 @@ input! {
     ChildMonthInput { child_id: ChildId, month: Option<NaiveDate> }
     BillingInput { month: NaiveDate, sepa_version: kitakontor_store::billing::SepaVersion }
     ClaimInput { from: NaiveDate, to: NaiveDate }
+    /// A signed SEPA mandate of a guardian, as on the paper form.
+    RecordMandateInput { guardian_id: GuardianId, reference: String, signed_on: NaiveDate }
+    RevokeMandateInput { mandate_id: MandateId, revoked_on: NaiveDate }
     /// A file the app wrote before (only paths under the documents folder are opened).
     PathInput { path: String }
 }

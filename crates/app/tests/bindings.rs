@@ -61,6 +61,9 @@ fn export_all(dir: &Path) {
         SavedDocument,
         kitakontor_store::fees::ChildFee,
         kitakontor_store::fees::RuleSetSummary,
+        kitakontor_store::fees::MandateSummary,
+        RecordMandateInput,
+        RevokeMandateInput,
         kitakontor_store::billing::BillingSummary,
         kitakontor_store::billing::BillingProgress,
     );

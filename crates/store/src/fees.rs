@@ -429,3 +429,67 @@ impl Store {
 fn fee_first_day(fee: &ChildMonthFee) -> NaiveDate {
     month_end(fee.month) - chrono::Days::new(fee.days.saturating_sub(1) as u64)
 }
+
+/// A guardian's SEPA mandate as the child file shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MandateSummary {
+    pub id: MandateId,
+    pub reference: String,
+    pub signed_on: NaiveDate,
+    pub last_used_on: Option<NaiveDate>,
+    pub revoked_on: Option<NaiveDate>,
+    /// Usable today (and as first or recurring debit), lapsed, or not yet signed.
+    pub status: kitakontor_core::sepa::MandateStatus,
+}
+
+impl Store {
+    /// The mandates of a guardian, newest first. Bank data: finance roles only, audited.
+    pub async fn mandates(&self, actor: &Actor, guardian: GuardianId) -> Result<Vec<MandateSummary>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
+            .bind(guardian.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+        if children.is_empty() {
+            authorize(actor, Permission::ReadFinance, Scope::Global)?;
+        }
+        for (c,) in &children {
+            let (facility, group, _) = crate::rows::child_scope(&mut tx, uuid(c)).await?;
+            authorize(actor, Permission::ReadFinance, Scope::Child { facility, group })?;
+        }
+        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, reference, signed_on, last_used_on, revoked_on FROM sepa_mandates WHERE guardian_id = ? ORDER BY signed_on DESC",
+        )
+        .bind(guardian.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            audit::Entry {
+                at: &ts(self.now()),
+                user_id: &actor.user_id.to_string(),
+                action: "read_mandates",
+                command_id: None,
+                records: &[format!("guardian:{guardian}")],
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let today = self.now().date_naive();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (signed_on, last_used_on) = (parse_date(&r.2), r.3.as_deref().map(parse_date));
+                MandateSummary {
+                    id: uuid(&r.0),
+                    reference: r.1,
+                    signed_on,
+                    last_used_on,
+                    revoked_on: r.4.as_deref().map(parse_date),
+                    status: kitakontor_core::sepa::mandate_status(&kitakontor_core::sepa::MandateUse { signed_on, last_used_on }, today),
+                }
+            })
+            .collect())
+    }
+}

@@ -281,3 +281,38 @@ async fn documents_for_contract_and_fee_notice() {
     assert!(matches!(d.store.contract_document(&erz, contract.id).await, Err(StoreError::Denied(_))));
     assert!(matches!(d.store.fee_notice_document(&erz, contract.child_id, december()).await, Err(StoreError::Denied(_))));
 }
+
+#[tokio::test]
+async fn mandates_are_recorded_checked_and_listed() {
+    let d = demo().await;
+    // A guardian with an IBAN and no mandate yet.
+    let (guardian,): (String,) = sqlx::query_as(
+        "SELECT g.id FROM guardians g WHERE g.iban IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sepa_mandates m WHERE m.guardian_id = g.id) LIMIT 1",
+    )
+    .fetch_one(d.store.pool())
+    .await
+    .unwrap();
+    let guardian: GuardianId = guardian.parse().unwrap();
+    let record = |reference: &str, signed_on: NaiveDate| c::RecordMandate {
+        mandate_id: MandateId(uuid::Uuid::now_v7()),
+        guardian_id: guardian,
+        reference: reference.into(),
+        signed_on,
+    };
+    let nov = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    // Not in the SEPA character set, too long, in the future, taken: each refused, nothing stored.
+    for (reference, on) in
+        [("KK–Ü1", nov), (&"K".repeat(36)[..], nov), ("KK-NEU-1", NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()), ("KK-KW1-000001", nov)]
+    {
+        assert!(d.store.execute(&d.office, record(reference, on).into()).await.is_err(), "{reference} {on}");
+    }
+    assert!(d.store.mandates(&d.office, guardian).await.unwrap().is_empty());
+    d.store.execute(&d.office, record("KK-NEU-1", nov).into()).await.unwrap();
+    let list = d.store.mandates(&d.office, guardian).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].status, kitakontor_core::sepa::MandateStatus::Usable(kitakontor_core::sepa::Sequence::First));
+    // Educators and directors see no bank data.
+    let leitung = d.store.list_accounts().await.unwrap().into_iter().find(|a| a.username == "leitung").unwrap();
+    let leitung = d.store.actor(leitung.user_id).await.unwrap();
+    assert!(matches!(d.store.mandates(&leitung, guardian).await, Err(StoreError::Denied(_))));
+}
