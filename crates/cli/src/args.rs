@@ -451,6 +451,15 @@ pub enum BillingCmd {
         #[arg(long, value_enum, default_value_t = SepaArg::V08)]
         sepa: SepaArg,
     },
+    /// Dateien eines früheren Laufs neu schreiben (PDFs, Sammeldruck, SEPA, Kassenexport)
+    Files {
+        /// Kennung des Laufs (siehe `billing runs --json`)
+        run: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = SepaArg::V08)]
+        sepa: SepaArg,
+    },
     /// Bisherige Abrechnungsläufe
     Runs {
         #[arg(long)]

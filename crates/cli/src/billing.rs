@@ -27,6 +27,13 @@ pub fn parse_month(s: &str) -> Result<NaiveDate> {
     d.map(month_start).ok_or_else(|| CliError::Usage(format!("'{s}' ist kein Monat (z. B. 2026-12)")))
 }
 
+fn sepa_version(a: SepaArg) -> SepaVersion {
+    match a {
+        SepaArg::V08 => SepaVersion::V08,
+        SepaArg::V02 => SepaVersion::V02,
+    }
+}
+
 pub async fn billing(cli: &Cli, out: &Out, cmd: &BillingCmd) -> Result<()> {
     let store = open(cli).await?;
     let actor = login(cli, &store).await?;
@@ -37,10 +44,7 @@ pub async fn billing(cli: &Cli, out: &Out, cmd: &BillingCmd) -> Result<()> {
                 facility: fid,
                 month: parse_month(month)?,
                 out_dir: dir.clone().unwrap_or_else(|| default_documents_dir().join("Abrechnung")),
-                sepa_version: match sepa {
-                    SepaArg::V08 => SepaVersion::V08,
-                    SepaArg::V02 => SepaVersion::V02,
-                },
+                sepa_version: sepa_version(*sepa),
             };
             // Progress on stderr, so that --json output stays clean.
             let show = !cli.json;
@@ -53,6 +57,17 @@ pub async fn billing(cli: &Cli, out: &Out, cmd: &BillingCmd) -> Result<()> {
             if show {
                 eprintln!();
             }
+            out.billing(&s);
+        }
+        BillingCmd::Files { run, out: dir, sepa } => {
+            let s = store
+                .rewrite_billing_files(
+                    &actor,
+                    parse_id("run", run)?,
+                    &dir.clone().unwrap_or_else(|| default_documents_dir().join("Abrechnung")),
+                    sepa_version(*sepa),
+                )
+                .await?;
             out.billing(&s);
         }
         BillingCmd::Runs { facility: f } => {

@@ -447,6 +447,31 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a run's files again from the stored documents (after a crash or a lost folder).
+    /// The database is not changed except for the file list in the run's summary.
+    pub async fn rewrite_billing_files(
+        &self,
+        actor: &Actor,
+        run: BillingRunId,
+        out_dir: &std::path::Path,
+        version: SepaVersion,
+    ) -> Result<BillingSummary> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT facility_id, summary FROM billing_runs WHERE id = ?")
+            .bind(run.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let (facility, summary) = row.ok_or(StoreError::NotFound { what: "billing run", id: run.to_string() })?;
+        authorize(actor, Permission::RunBilling, Scope::Facility(crate::rows::uuid(&facility)))?;
+        let mut summary: BillingSummary = serde_json::from_str(&summary).map_err(|_| {
+            StoreError::Conflict("Der Lauf wurde nicht abgeschlossen; bitte die Abrechnung für den Monat erneut starten".into())
+        })?;
+        let files = crate::files::write_run_files(self, run, out_dir, version, Arc::new(|_| {})).await?;
+        summary.out_dir = files.dir.display().to_string();
+        summary.files = files.paths.iter().map(|p| p.display().to_string()).collect();
+        self.save_summary(&summary).await?;
+        Ok(summary)
+    }
+
     /// Earlier runs of a facility, newest first, as their summaries.
     pub async fn billing_runs(&self, actor: &Actor, facility: FacilityId) -> Result<Vec<BillingSummary>> {
         authorize(actor, Permission::RunBilling, Scope::Facility(facility))?;

@@ -120,6 +120,14 @@ async fn a_month_is_billed_once_with_files_and_a_valid_sepa_file() {
     assert_eq!(count(&d.store, "SELECT count(*) FROM invoices").await, n);
     assert_ne!(again.out_dir, s.out_dir, "each run has its own folder");
 
+    // The files of a run can be written again from the database, with the same documents.
+    let again_dir = d.out.join("neu");
+    let rewritten = d.store.rewrite_billing_files(&d.office, s.run_id, &again_dir, SepaVersion::V08).await.unwrap();
+    assert_eq!(rewritten.files.len(), s.files.len());
+    let xml2 = std::fs::read_to_string(rewritten.files.iter().find(|f| f.ends_with(".xml")).unwrap()).unwrap();
+    assert_eq!(xml2.matches("<DrctDbtTxInf>").count() as u32, s.debit_count);
+    assert_eq!(count(&d.store, "SELECT count(*) FROM invoices").await, n);
+
     // A sent invoice is never edited or deleted.
     let e = sqlx::query("UPDATE invoices SET total_cents = 1").execute(d.store.pool()).await.unwrap_err();
     assert!(e.to_string().contains("never edited"), "{e}");
