@@ -510,6 +510,14 @@ async fn billing(ui: &Ui, documents: &Path) {
     ui.click("pdf-close").await;
     ui.gone("pdf-preview").await;
 
+    // Bank data on request: the guardian's SEPA mandates with their status.
+    let detail = ui.invoke("child_detail", Some(json!({ "child_id": child }))).await.unwrap();
+    let guardian = detail["guardians"][0]["id"].as_str().expect("a guardian").to_string();
+    ui.click(&format!("finance-{guardian}")).await;
+    ui.el(&format!("mandates-{guardian}")).await;
+    ui.el("mandate-form").await;
+    ui.shot("14-mandate").await;
+
     // The director prints a contract; Escape closes the preview.
     ui.click("switch-user").await;
     ui.login("leitung", "kitakontor-demo").await;

@@ -31,12 +31,15 @@ import type { HealthRecord } from './bindings/HealthRecord';
 import type { IdleInput } from './bindings/IdleInput';
 import type { ImportInput } from './bindings/ImportInput';
 import type { LoginInput } from './bindings/LoginInput';
+import type { MandateSummary } from './bindings/MandateSummary';
 import type { Overview } from './bindings/Overview';
 import type { PathInput } from './bindings/PathInput';
 import type { PinInput } from './bindings/PinInput';
+import type { RecordMandateInput } from './bindings/RecordMandateInput';
 import type { Receipt } from './bindings/Receipt';
 import type { RejectInput } from './bindings/RejectInput';
 import type { ReserveInput } from './bindings/ReserveInput';
+import type { RevokeMandateInput } from './bindings/RevokeMandateInput';
 import type { RuleSetSummary } from './bindings/RuleSetSummary';
 import type { SavedDocument } from './bindings/SavedDocument';
 import type { SearchInput } from './bindings/SearchInput';
@@ -152,6 +155,11 @@ export const billingRun = (input: BillingInput) => call<BillingSummary>('billing
 export const billingRuns = () => call<BillingSummary[]>('billing_runs');
 /** The youth-office claim as PDF and CSV; the two paths. */
 export const claimList = (input: ClaimInput) => call<string[]>('claim_list', input);
+/** A guardian's SEPA mandates (`read_finance`; audited). */
+export const mandates = (input: GuardianRef) => call<MandateSummary[]>('mandates', input);
+/** A signed mandate from the paper form (`write_finance`). */
+export const recordMandate = (input: RecordMandateInput) => call<Receipt>('record_mandate', input);
+export const revokeMandate = (input: RevokeMandateInput) => call<Receipt>('revoke_mandate', input);
 export const ruleSets = () => call<RuleSetSummary[]>('rule_sets');
 /** Opens one of the app's own documents in the desktop's PDF program (for printing). */
 export const openDocument = (input: PathInput) => call<void>('open_document', input);
