@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kitakontor_core::care::CareHours;
 use kitakontor_core::command as c;
 use kitakontor_core::ids::*;
-use kitakontor_core::permission::{Actor, Role};
+use kitakontor_core::permission::Actor;
 use kitakontor_store::billing::{BillingProblem, BillingRequest, ProblemKind, SepaVersion};
 use kitakontor_store::key::DbKey;
 use kitakontor_store::{Store, StoreError};
@@ -248,7 +248,6 @@ async fn only_billing_roles_may_bill_and_see_fees() {
     // An office account of the other facility may not bill this one.
     let other = Actor { facility_id: Some(FacilityId(uuid::Uuid::now_v7())), ..d.office.clone() };
     assert!(matches!(d.store.billing_run(&other, &request(&d, SepaVersion::V08), quiet()).await, Err(StoreError::Denied(_))));
-    let _ = Role::Office;
 }
 
 #[tokio::test]
