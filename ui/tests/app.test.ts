@@ -1,37 +1,17 @@
 // The app as a whole in happy-dom against a mocked shell: login, screens by permission,
 // attendance keys, and the lock screen that unmounts every piece of child data.
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { flushSync, mount, tick, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, test } from 'vitest';
+import { flushSync, mount } from 'svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
 import App from '../src/App.svelte';
 import type { AttendanceRow } from '../src/lib/bindings/AttendanceRow';
 import type { SessionInfo } from '../src/lib/bindings/SessionInfo';
 import type { StartInfo } from '../src/lib/bindings/StartInfo';
+import { settle, useDom } from './dom';
 import { DIRECTOR, EDUCATOR, session } from './fixtures';
 
-let app: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-beforeEach(() => {
-  target = document.createElement('div');
-  document.body.appendChild(target);
-});
-afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  target.remove();
-  clearMocks();
-});
-
-async function settle() {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    await tick();
-  }
-  flushSync();
-}
-
-const q = (id: string) => target.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+const dom = useDom();
+const q = dom.q;
 
 interface Shell {
   session: SessionInfo | null;
@@ -79,7 +59,7 @@ function shell(s: SessionInfo, opts: { wrongPassword?: boolean } = {}): Shell {
 }
 
 async function loginAs(s: SessionInfo, password = 'kitakontor-demo') {
-  app = mount(App, { target });
+  dom.component = mount(App, { target: dom.target });
   await settle();
   q(`account-${s.username}`)!.click();
   await settle();
@@ -151,13 +131,13 @@ describe('App', () => {
     await loginAs(s);
     q('nav-attendance')!.click();
     await settle();
-    expect(target.textContent).toContain('Lena Özil');
+    expect(dom.target.textContent).toContain('Lena Özil');
 
     q('lock')!.click();
     await settle();
     expect(q('lock-screen')).not.toBeNull();
-    expect(target.textContent).toContain('Gesperrt – Anna Leitner');
-    expect(target.textContent).not.toContain('Lena Özil');
+    expect(dom.target.textContent).toContain('Gesperrt – Anna Leitner');
+    expect(dom.target.textContent).not.toContain('Lena Özil');
     expect(q('screen-attendance')).toBeNull();
     expect(q('current-user')).toBeNull();
     expect(sh.calls.some((c) => c.cmd === 'lock')).toBe(true);

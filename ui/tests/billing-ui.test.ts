@@ -1,8 +1,9 @@
 // The fee and billing parts of the UI in happy-dom against a mocked shell: the PDF preview
 // (pdf.js itself is mocked; it needs a real canvas), the child's fee, the billing run.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { flushSync, mount, tick, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
+import { mount } from 'svelte';
+import { settle, useDom } from './dom';
+import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import ChildFeeSection from '../src/lib/components/ChildFeeSection.svelte';
 import PdfPreview from '../src/lib/components/PdfPreview.svelte';
@@ -16,31 +17,12 @@ const render = vi.fn(async (_n: number, _canvas: HTMLCanvasElement, _available: 
 const openPdf = vi.fn(async (_bytes: Uint8Array) => ({ pages: 2, render, close: async () => {} }));
 vi.mock('../src/lib/pdfRender', () => ({ openPdf: (bytes: Uint8Array) => openPdf(bytes) }));
 
-let component: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
+const dom = useDom();
+const q = dom.q;
 beforeEach(() => {
-  target = document.createElement('div');
-  document.body.appendChild(target);
   render.mockClear();
   openPdf.mockClear();
 });
-afterEach(() => {
-  if (component) unmount(component);
-  component = null;
-  target.remove();
-  clearMocks();
-});
-
-async function settle() {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    await tick();
-  }
-  flushSync();
-}
-
-const q = (id: string) => target.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 
 const PDF: SavedDocument = { path: '/home/kita/Dokumente/Kitakontor/Verträge/Betreuungsvertrag_Lena-Özil.pdf', file_name: 'Betreuungsvertrag_Lena-Özil.pdf', pdf_base64: 'JVBERi0xLjcKJeLjz9MK' };
 
@@ -52,7 +34,7 @@ describe('PDF preview', () => {
       return null;
     });
     const onclose = vi.fn();
-    component = mount(PdfPreview, { target, props: { doc: PDF, onclose } });
+    dom.component = mount(PdfPreview, { target: dom.target, props: { doc: PDF, onclose } });
     await settle();
     expect(openPdf).toHaveBeenCalledTimes(1);
     expect(String.fromCharCode(...openPdf.mock.calls[0][0].subarray(0, 5))).toBe('%PDF-');
@@ -64,13 +46,13 @@ describe('PDF preview', () => {
     q('pdf-open')!.click();
     await settle();
     expect(calls).toEqual([{ cmd: 'open_document', args: { input: { path: PDF.path } } }]);
-    expect(target.textContent).toContain('Das Dokument wird im PDF-Programm geöffnet.');
+    expect(dom.target.textContent).toContain('Das Dokument wird im PDF-Programm geöffnet.');
   });
 
   test('Escape closes it', async () => {
     mockIPC(() => null);
     const onclose = vi.fn();
-    component = mount(PdfPreview, { target, props: { doc: PDF, onclose } });
+    dom.component = mount(PdfPreview, { target: dom.target, props: { doc: PDF, onclose } });
     await settle();
     q('pdf-preview')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
     expect(onclose).toHaveBeenCalledTimes(1);
@@ -79,9 +61,9 @@ describe('PDF preview', () => {
   test('a PDF that cannot be drawn shows a German error, not an empty box', async () => {
     mockIPC(() => null);
     openPdf.mockRejectedValueOnce(new Error('Invalid PDF structure.'));
-    component = mount(PdfPreview, { target, props: { doc: PDF, onclose: () => {} } });
+    dom.component = mount(PdfPreview, { target: dom.target, props: { doc: PDF, onclose: () => {} } });
     await settle();
-    const err = target.querySelector('[role="alert"]');
+    const err = dom.target.querySelector('[role="alert"]');
     expect(err?.textContent).toContain('Die Vorschau konnte nicht angezeigt werden (Invalid PDF structure.)');
     expect(q('pdf-pages-box')?.classList.contains('hidden')).toBe(true);
     expect(q('pdf-page-1')).toBeNull();
@@ -91,10 +73,10 @@ describe('PDF preview', () => {
 
   test('data that is no PDF never reaches pdf.js', async () => {
     mockIPC(() => null);
-    component = mount(PdfPreview, { target, props: { doc: { ...PDF, pdf_base64: 'PGh0bWw+' }, onclose: () => {} } });
+    dom.component = mount(PdfPreview, { target: dom.target, props: { doc: { ...PDF, pdf_base64: 'PGh0bWw+' }, onclose: () => {} } });
     await settle();
     expect(openPdf).not.toHaveBeenCalled();
-    expect(target.querySelector('[role="alert"]')?.textContent).toContain('keine PDF-Datei');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toContain('keine PDF-Datei');
   });
 });
 
@@ -116,6 +98,7 @@ const FEE: ChildFee = {
     rule_sets: ['leipzig-2014 v1'],
     days: 31,
   },
+  claimable_cents: 11053,
 };
 
 describe('Elternbeitrag in the child file', () => {
@@ -127,7 +110,7 @@ describe('Elternbeitrag in the child file', () => {
       if (cmd === 'fee_notice_pdf') return PDF;
       return null;
     });
-    component = mount(ChildFeeSection, { target, props: { childId: 'c-1' } });
+    dom.component = mount(ChildFeeSection, { target: dom.target, props: { childId: 'c-1' } });
     await settle();
     expect(calls[0]).toEqual({ cmd: 'child_fee', args: { input: { child_id: 'c-1', month: nextMonth() } } });
     const lines = q('fee-lines')!;
@@ -153,10 +136,10 @@ describe('Elternbeitrag in the child file', () => {
       if (cmd === 'child_fee') throw { code: 'no_contract', message: 'Im 12/2026 besteht kein Betreuungsvertrag – dafür gibt es keinen Elternbeitrag.' };
       return null;
     });
-    component = mount(ChildFeeSection, { target, props: { childId: 'c-1' } });
+    dom.component = mount(ChildFeeSection, { target: dom.target, props: { childId: 'c-1' } });
     await settle();
     expect(q('fee-none')?.textContent).toBe('Im 12/2026 besteht kein Betreuungsvertrag – dafür gibt es keinen Elternbeitrag.');
-    expect(target.querySelector('[role="alert"]')).toBeNull();
+    expect(dom.target.querySelector('[role="alert"]')).toBeNull();
     expect((q('fee-notice') as HTMLButtonElement).disabled).toBe(true);
   });
 
@@ -165,9 +148,9 @@ describe('Elternbeitrag in the child file', () => {
       if (cmd === 'child_fee') throw { code: 'fee_not_computable', message: 'Keine Beitragssatzung für Markkleeberg.' };
       return null;
     });
-    component = mount(ChildFeeSection, { target, props: { childId: 'c-1' } });
+    dom.component = mount(ChildFeeSection, { target: dom.target, props: { childId: 'c-1' } });
     await settle();
-    expect(target.querySelector('[role="alert"]')?.textContent).toBe('Keine Beitragssatzung für Markkleeberg.');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toBe('Keine Beitragssatzung für Markkleeberg.');
     expect(q('fee-none')).toBeNull();
   });
 });
@@ -222,10 +205,10 @@ describe('Abrechnung', () => {
       },
       { shouldMockEvents: true },
     );
-    component = mount(Billing, { target });
+    dom.component = mount(Billing, { target: dom.target });
     await settle();
     expect(q('billing-no-runs')?.textContent).toBe('Noch keine Abrechnung gelaufen.');
-    expect(target.textContent).toContain('Keine Beitragssatzung eingelesen');
+    expect(dom.target.textContent).toContain('Keine Beitragssatzung eingelesen');
     const sepa = q('billing-sepa') as HTMLSelectElement;
     sepa.value = 'v02';
     sepa.dispatchEvent(new Event('change', { bubbles: true }));
@@ -274,11 +257,11 @@ describe('Abrechnung', () => {
       },
       { shouldMockEvents: true },
     );
-    component = mount(Billing, { target });
+    dom.component = mount(Billing, { target: dom.target });
     await settle();
     q('billing-start')!.click();
     await settle();
-    expect(target.querySelector('[role="alert"]')?.textContent).toBe('Dafür fehlt Ihnen die Berechtigung.');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toBe('Dafür fehlt Ihnen die Berechtigung.');
     expect((q('billing-start') as HTMLButtonElement).disabled).toBe(false);
     expect(q('billing-summary')).toBeNull();
   });
@@ -290,7 +273,7 @@ describe('Abrechnung', () => {
       if (cmd === 'claim_list') return ['/d/Erstattung/Erstattungsantrag_X.pdf', '/d/Erstattung/Erstattungsantrag_X.csv'];
       return [];
     });
-    component = mount(Billing, { target });
+    dom.component = mount(Billing, { target: dom.target });
     await settle();
     const from = q('claim-from') as HTMLInputElement;
     const to = q('claim-to') as HTMLInputElement;
@@ -300,7 +283,7 @@ describe('Abrechnung', () => {
     to.dispatchEvent(new Event('input', { bubbles: true }));
     q('claim-submit')!.click();
     await settle();
-    expect(target.querySelector('[role="alert"]')?.textContent).toBe('Der letzte Monat liegt vor dem ersten.');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toBe('Der letzte Monat liegt vor dem ersten.');
     expect(calls.some((c) => c.cmd === 'claim_list')).toBe(false);
     from.value = '01/2026';
     from.dispatchEvent(new Event('input', { bubbles: true }));

@@ -3,7 +3,6 @@ import {
   addMonths,
   baseName,
   claimRange,
-  claimableCents,
   documentCounts,
   formatMillis,
   groupProblems,
@@ -141,15 +140,7 @@ describe('numbers of the summary', () => {
     expect(documentCounts({ new_invoices: 118, replacements: 1, credit_notes: 2, unchanged: 0 })).toBe('118 neu · 1 Ersatzrechnungen · 2 Gutschriften · 0 unverändert');
   });
 
-  test('claimable reductions: only those the youth office reimburses', () => {
-    expect(
-      claimableCents([
-        { kind: 'sibling', cents: 11053, claimable: true },
-        { kind: 'single_parent', cents: 2763, claimable: false },
-        { kind: 'free', cents: 500, claimable: true },
-      ]),
-    ).toBe(11553);
-    expect(claimableCents([])).toBe(0);
+  test('reduction labels', () => {
     expect(reductionLabel({ kind: 'single_parent' })).toBe('Ermäßigung für Alleinerziehende');
   });
 });

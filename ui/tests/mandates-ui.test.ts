@@ -1,7 +1,8 @@
 // SEPA mandates in the child file, in happy-dom against a mocked shell.
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { flushSync, mount, tick, unmount } from 'svelte';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, test } from 'vitest';
+import { mount } from 'svelte';
+import { settle, useDom } from './dom';
+import { mockIPC } from '@tauri-apps/api/mocks';
 import GuardianMandates from '../src/lib/components/GuardianMandates.svelte';
 import Children from '../src/lib/screens/Children.svelte';
 import type { ChildDetail } from '../src/lib/bindings/ChildDetail';
@@ -9,29 +10,8 @@ import type { MandateSummary } from '../src/lib/bindings/MandateSummary';
 import { formatDate, todayIso } from '../src/lib/format';
 import { OFFICE, session } from './fixtures';
 
-let component: ReturnType<typeof mount> | null = null;
-let target: HTMLElement;
-
-beforeEach(() => {
-  target = document.createElement('div');
-  document.body.appendChild(target);
-});
-afterEach(() => {
-  if (component) unmount(component);
-  component = null;
-  target.remove();
-  clearMocks();
-});
-
-async function settle() {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    await tick();
-  }
-  flushSync();
-}
-
-const q = (id: string) => target.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+const dom = useDom();
+const q = dom.q;
 
 function type(id: string, value: string) {
   const input = q(id) as HTMLInputElement;
@@ -62,7 +42,7 @@ describe('SEPA mandates of a guardian', () => {
       if (cmd === 'mandates') return LIST;
       return null;
     });
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: true } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: true } });
     await settle();
     expect(calls).toEqual([{ cmd: 'mandates', args: { input: { guardian_id: 'g-1' } } }]);
     expect(statusOf('m1')).toBe('gültig – Erstlastschrift');
@@ -81,7 +61,7 @@ describe('SEPA mandates of a guardian', () => {
 
   test('without write_finance: the list only, no form, no revoke', async () => {
     mockIPC((cmd) => (cmd === 'mandates' ? LIST : null));
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: false } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: false } });
     await settle();
     expect(statusOf('m1')).toBe('gültig – Erstlastschrift');
     expect(q('mandate-form')).toBeNull();
@@ -100,7 +80,7 @@ describe('SEPA mandates of a guardian', () => {
       }
       return null;
     });
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: true } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: true } });
     await settle();
     expect(q('mandate-none')?.textContent).toBe('Kein SEPA-Mandat erfasst.');
     expect((q('mandate-signed-on') as HTMLInputElement).value).toBe(formatDate(todayIso()));
@@ -114,9 +94,9 @@ describe('SEPA mandates of a guardian', () => {
       { cmd: 'mandates', args: { input: { guardian_id: 'g-1' } } },
     ]);
     expect(statusOf('m9')).toBe('gültig – Erstlastschrift');
-    expect(target.textContent).toContain('Mandat KITA-2026-017 erfasst.');
+    expect(dom.target.textContent).toContain('Mandat KITA-2026-017 erfasst.');
     expect((q('mandate-reference') as HTMLInputElement).value).toBe('');
-    expect(target.querySelector('[role="alert"]')).toBeNull();
+    expect(dom.target.querySelector('[role="alert"]')).toBeNull();
   });
 
   test("the store's error is shown inline and the form keeps its values", async () => {
@@ -127,13 +107,13 @@ describe('SEPA mandates of a guardian', () => {
       if (cmd === 'record_mandate') throw { code: 'conflict', message: 'Die Mandatsreferenz KITA-1 ist bereits vergeben.' };
       return null;
     });
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: true } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: true } });
     await settle();
     type('mandate-reference', 'KITA-1');
     type('mandate-signed-on', '01.02.2026');
     q('mandate-record')!.click();
     await settle();
-    const err = target.querySelector<HTMLElement>('[role="alert"]');
+    const err = dom.target.querySelector<HTMLElement>('[role="alert"]');
     expect(err?.textContent).toBe('Die Mandatsreferenz KITA-1 ist bereits vergeben.');
     expect(err?.dataset.code).toBe('conflict');
     expect((q('mandate-reference') as HTMLInputElement).value).toBe('KITA-1');
@@ -147,16 +127,16 @@ describe('SEPA mandates of a guardian', () => {
       calls.push(cmd);
       return cmd === 'mandates' ? [] : RECEIPT;
     });
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: true } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: true } });
     await settle();
     q('mandate-record')!.click();
     await settle();
-    expect(target.querySelector('[role="alert"]')?.textContent).toBe('Mandatsreferenz: bitte angeben');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toBe('Mandatsreferenz: bitte angeben');
     type('mandate-reference', 'KITA-1');
     type('mandate-signed-on', '31.02.2026');
     q('mandate-record')!.click();
     await settle();
-    expect(target.querySelector('[role="alert"]')?.textContent).toBe('Unterschrieben am: bitte ein Datum als TT.MM.JJJJ eingeben');
+    expect(dom.target.querySelector('[role="alert"]')?.textContent).toBe('Unterschrieben am: bitte ein Datum als TT.MM.JJJJ eingeben');
     expect(calls).toEqual(['mandates']);
   });
 
@@ -172,7 +152,7 @@ describe('SEPA mandates of a guardian', () => {
       }
       return null;
     });
-    component = mount(GuardianMandates, { target, props: { guardianId: 'g-1', canWrite: true } });
+    dom.component = mount(GuardianMandates, { target: dom.target, props: { guardianId: 'g-1', canWrite: true } });
     await settle();
     q('mandate-revoke-m1')!.click();
     await settle();
@@ -224,7 +204,7 @@ describe('in the child file', () => {
     });
     // Without run_billing: the fee section (another audited read) stays out of this test.
     const perms = OFFICE.filter((p) => p !== 'run_billing');
-    component = mount(Children, { target, props: { session: session(perms) } });
+    dom.component = mount(Children, { target: dom.target, props: { session: session(perms) } });
     await settle();
     q('child-c-1')!.click();
     await settle();

@@ -4,7 +4,7 @@
 
 use crate::output::Out;
 use crate::{BenchArgs, Result};
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use kitakontor_core::application::ApplicationOrigin;
 use kitakontor_core::care::{add_months, CareHours, CareType};
 use kitakontor_core::command::{self as c, Command};
@@ -49,6 +49,38 @@ pub async fn run(out: &Out, a: &BenchArgs) -> Result<()> {
         f.forecast_cold_p50_ms, f.forecast_cold_p99_ms
     ));
     Ok(())
+}
+
+/// The commands that place a child: application, reservation, contract (as the office does it).
+pub(crate) fn admit(
+    cmds: &mut Vec<(Command, Option<String>)>,
+    child: ChildId,
+    facility: FacilityId,
+    start: NaiveDate,
+    care_type: CareType,
+    hours: CareHours,
+) -> ContractId {
+    let (app, res, contract) = (ApplicationId(Uuid::now_v7()), ReservationId(Uuid::now_v7()), ContractId(Uuid::now_v7()));
+    cmds.push((
+        c::SubmitApplication {
+            application_id: app,
+            child_id: child,
+            choices: vec![facility],
+            wanted_start: start,
+            care_type,
+            care_hours: hours,
+            origin: ApplicationOrigin::Office,
+        }
+        .into(),
+        None,
+    ));
+    cmds.push((c::ReservePlace { reservation_id: res, application_id: app, facility_id: facility, start_date: start }.into(), None));
+    cmds.push((
+        c::ConcludeContract { contract_id: contract, reservation_id: res, start_date: start, care_hours: hours, settling_in_weeks: 4 }
+            .into(),
+        None,
+    ));
+    contract
 }
 
 async fn bench_in(dir: &std::path::Path, a: &BenchArgs) -> Result<Figures> {
@@ -105,29 +137,9 @@ async fn bench_in(dir: &std::path::Path, a: &BenchArgs) -> Result<Figures> {
             c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(30)), health_notes: String::new() }.into(),
             None,
         ));
-        let (app, res) = (ApplicationId(Uuid::now_v7()), ReservationId(Uuid::now_v7()));
         let start = add_months(today, rng.gen_range(0..30)) - Duration::days(365);
         let hours = CareHours::from_tenths([45, 60, 90, 100][rng.gen_range(0..4)]).expect("valid");
-        cmds.push((
-            c::SubmitApplication {
-                application_id: app,
-                child_id: child,
-                choices: vec![fid],
-                wanted_start: start,
-                care_type: ct,
-                care_hours: hours,
-                origin: ApplicationOrigin::Office,
-            }
-            .into(),
-            None,
-        ));
-        cmds.push((c::ReservePlace { reservation_id: res, application_id: app, facility_id: fid, start_date: start }.into(), None));
-        let contract = ContractId(Uuid::now_v7());
-        cmds.push((
-            c::ConcludeContract { contract_id: contract, reservation_id: res, start_date: start, care_hours: hours, settling_in_weeks: 4 }
-                .into(),
-            None,
-        ));
+        let contract = admit(&mut cmds, child, fid, start, ct, hours);
         if rng.gen_bool(0.3) {
             cmds.push((
                 c::TerminateContract {

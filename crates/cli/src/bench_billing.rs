@@ -5,7 +5,6 @@
 use crate::output::Out;
 use crate::{BenchArgs, Result};
 use chrono::Duration;
-use kitakontor_core::application::ApplicationOrigin;
 use kitakontor_core::care::{add_months, CareHours, CareType};
 use kitakontor_core::command::{self as c, Command};
 use kitakontor_core::ids::*;
@@ -149,35 +148,9 @@ async fn bench_in(dir: &std::path::Path, a: &BenchArgs) -> Result<Figures> {
                 c::RecordHealth { child_id: child, measles_proof: Some(today - Duration::days(30)), health_notes: String::new() }.into(),
                 None,
             ));
-            let (app, res) = (ApplicationId(Uuid::now_v7()), ReservationId(Uuid::now_v7()));
-            let start = add_months(today, 0) - Duration::days(300);
-            let start = kitakontor_core::care::month_start(start);
+            let start = kitakontor_core::care::month_start(today - Duration::days(300));
             let hours = CareHours::from_tenths([45, 60, 90, 100][rng.gen_range(0..4)]).expect("valid");
-            cmds.push((
-                c::SubmitApplication {
-                    application_id: app,
-                    child_id: child,
-                    choices: vec![fid],
-                    wanted_start: start,
-                    care_type: ct,
-                    care_hours: hours,
-                    origin: ApplicationOrigin::Office,
-                }
-                .into(),
-                None,
-            ));
-            cmds.push((c::ReservePlace { reservation_id: res, application_id: app, facility_id: fid, start_date: start }.into(), None));
-            cmds.push((
-                c::ConcludeContract {
-                    contract_id: ContractId(Uuid::now_v7()),
-                    reservation_id: res,
-                    start_date: start,
-                    care_hours: hours,
-                    settling_in_weeks: 4,
-                }
-                .into(),
-                None,
-            ));
+            crate::bench::admit(&mut cmds, child, fid, start, ct, hours);
             children.push(child);
         }
         cmds.push((

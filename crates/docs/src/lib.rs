@@ -23,6 +23,7 @@ pub mod format;
 mod invoice;
 mod layout;
 mod pdfa;
+mod xml;
 
 pub use claim::{claim_csv, claim_pdf};
 pub use contract::contract_pdf;

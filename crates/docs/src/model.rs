@@ -186,3 +186,9 @@ pub struct ClaimListDoc {
     pub rows: Vec<ClaimRow>,
     pub total_cents: i64,
 }
+
+impl From<&kitakontor_core::fee::FeeLine> for FeeLine {
+    fn from(l: &kitakontor_core::fee::FeeLine) -> Self {
+        FeeLine { label: l.label.clone(), detail: l.detail.clone(), amount_cents: l.amount_cents }
+    }
+}

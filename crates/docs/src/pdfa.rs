@@ -78,21 +78,6 @@ fn text_string(s: &str) -> Object {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `created` is UTC: Info date "D:20261101093000+00'00'".
 fn pdf_date(t: NaiveDateTime) -> String {
     format!("D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
@@ -116,15 +101,15 @@ pub fn xmp_packet(meta: &DocMeta, created: NaiveDateTime, id_hex: &str) -> Strin
     s.push_str("   <dc:format>application/pdf</dc:format>\n");
     s.push_str(&format!(
         "   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title>\n",
-        xml_escape(&meta.title)
+        crate::xml::escape(&meta.title)
     ));
     if !meta.author.is_empty() {
-        s.push_str(&format!("   <dc:creator><rdf:Seq><rdf:li>{}</rdf:li></rdf:Seq></dc:creator>\n", xml_escape(&meta.author)));
+        s.push_str(&format!("   <dc:creator><rdf:Seq><rdf:li>{}</rdf:li></rdf:Seq></dc:creator>\n", crate::xml::escape(&meta.author)));
     }
     if !meta.subject.is_empty() {
         s.push_str(&format!(
             "   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:description>\n",
-            xml_escape(&meta.subject)
+            crate::xml::escape(&meta.subject)
         ));
     }
     s.push_str(&format!("   <xmp:CreateDate>{date}</xmp:CreateDate>\n   <xmp:ModifyDate>{date}</xmp:ModifyDate>\n"));

@@ -251,21 +251,6 @@ fn cut(mut s: String, max: usize) -> String {
     s
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// "123.45" from 12345 cents; `cents` is non-negative.
 fn amount(cents: i128) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -349,11 +334,11 @@ impl Xml {
     }
     fn leaf(&mut self, tag: &str, text: &str) {
         self.indent();
-        let _ = writeln!(self.out, "<{tag}>{}</{tag}>", xml_escape(text));
+        let _ = writeln!(self.out, "<{tag}>{}</{tag}>", crate::xml::escape(text));
     }
     fn leaf_attr(&mut self, tag: &str, attr: &str, value: &str, text: &str) {
         self.indent();
-        let _ = writeln!(self.out, "<{tag} {attr}=\"{}\">{}</{tag}>", xml_escape(value), xml_escape(text));
+        let _ = writeln!(self.out, "<{tag} {attr}=\"{}\">{}</{tag}>", crate::xml::escape(value), crate::xml::escape(text));
     }
     /// `<FinInstnId>` with the BIC, or `Othr/Id NOTPROVIDED` without one.
     fn agent(&mut self, tag: &str, bic: Option<&str>, version: Pain008Version) {
@@ -560,7 +545,7 @@ mod tests {
     #[test]
     fn cut_and_escape() {
         assert_eq!(cut("abc def".into(), 4), "abc");
-        assert_eq!(xml_escape("O'Neil <&>\""), "O&apos;Neil &lt;&amp;&gt;&quot;");
+        assert_eq!(crate::xml::escape("O'Neil <&>\""), "O&apos;Neil &lt;&amp;&gt;&quot;");
         assert_eq!(amount(1), "0.01");
         assert_eq!(amount(12345), "123.45");
         assert_eq!(amount(99_999_999_999), "999999999.99");

@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::Store;
+use kitakontor_core::permission::Actor;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
@@ -51,6 +52,19 @@ pub(crate) async fn append(conn: &mut SqliteConnection, e: Entry<'_>) -> Result<
         .execute(&mut *conn)
         .await?;
     Ok(seq)
+}
+
+/// Audits something an actor did outside the command path (a sensitive read, a billing run,
+/// a printed document) in the caller's transaction.
+pub(crate) async fn actor_action(
+    conn: &mut SqliteConnection,
+    store: &Store,
+    actor: &Actor,
+    action: &str,
+    records: &[String],
+) -> Result<i64> {
+    let at = crate::time::ts(store.now());
+    append(conn, Entry { at: &at, user_id: &actor.user_id.to_string(), action, command_id: None, records }).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

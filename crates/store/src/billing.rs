@@ -399,11 +399,7 @@ impl Store {
             }
         }
         let records = vec![format!("billing_run:{run_id}"), format!("facility:{}", req.facility)];
-        audit::append(
-            &mut tx,
-            audit::Entry { at: &now, user_id: &actor.user_id.to_string(), action: "billing_run", command_id: None, records: &records },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "billing_run", &records).await?;
         tx.commit().await?;
 
         let mut summary = BillingSummary {

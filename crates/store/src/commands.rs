@@ -595,16 +595,8 @@ async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<
 /// to write finance data for every one of them (a guardian without children: provider-wide).
 async fn guardian_finance_guard(ctx: &mut Ctx<'_>, guardian: GuardianId) -> Result<i64> {
     let g = guardian_version(ctx.conn, guardian).await?;
-    let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
-        .bind(guardian.to_string())
-        .fetch_all(&mut *ctx.conn)
-        .await?;
-    if children.is_empty() {
-        ctx.guard(Permission::WriteFinance, Scope::Global)?;
-    }
-    for (child,) in &children {
-        let (facility, group, _) = rows::child_scope(ctx.conn, uuid(child)).await?;
-        ctx.guard(Permission::WriteFinance, Scope::Child { facility, group })?;
+    for scope in rows::guardian_scopes(ctx.conn, guardian).await? {
+        ctx.guard(Permission::WriteFinance, scope)?;
     }
     Ok(g)
 }

@@ -568,21 +568,8 @@ fn person(
         postal_code: plz.into(),
         city: city.into(),
     };
-    let child = ChildId(id());
-    cmds.push((
-        c::CreateChild {
-            child_id: child,
-            facility_id: facility,
-            group_id: group,
-            first_name: FIRST[rng.gen_range(0..FIRST.len())].into(),
-            last_name: last.into(),
-            birth_date: birth,
-            address: address.clone(),
-            municipality: municipality.into(),
-        }
-        .into(),
-        None,
-    ));
+    let home = (last.to_string(), address.clone(), municipality.to_string());
+    let child = child_at_home(rng, cmds, facility, group, birth, &home);
     let single = rng.gen_bool(0.2);
     let parents = if single { 1 } else { 2 };
     let guardians: Vec<GuardianId> = (0..parents).map(|_| GuardianId(id())).collect();
@@ -603,7 +590,34 @@ fn person(
             None,
         ));
     }
-    (child, ((last.to_string(), address, municipality.to_string()), guardians))
+    (child, (home, guardians))
+}
+
+/// A child of the family living at `home` (last name, address, municipality).
+fn child_at_home(
+    rng: &mut StdRng,
+    cmds: &mut Vec<(Command, Option<String>)>,
+    facility: FacilityId,
+    group: Option<GroupId>,
+    birth: NaiveDate,
+    home: &(String, Address, String),
+) -> ChildId {
+    let child = ChildId(id());
+    cmds.push((
+        c::CreateChild {
+            child_id: child,
+            facility_id: facility,
+            group_id: group,
+            first_name: FIRST[rng.gen_range(0..FIRST.len())].into(),
+            last_name: home.0.clone(),
+            birth_date: birth,
+            address: home.1.clone(),
+            municipality: home.2.clone(),
+        }
+        .into(),
+        None,
+    ));
+    child
 }
 
 /// A younger sibling of a placed child: same family name, address and guardians.
@@ -615,22 +629,8 @@ fn sibling(
     birth: NaiveDate,
     family: &Family,
 ) -> ChildId {
-    let ((last, address, municipality), guardians) = family;
-    let child = ChildId(id());
-    cmds.push((
-        c::CreateChild {
-            child_id: child,
-            facility_id: facility,
-            group_id: group,
-            first_name: FIRST[rng.gen_range(0..FIRST.len())].into(),
-            last_name: last.clone(),
-            birth_date: birth,
-            address: address.clone(),
-            municipality: municipality.clone(),
-        }
-        .into(),
-        None,
-    ));
+    let (home, guardians) = family;
+    let child = child_at_home(rng, cmds, facility, group, birth, home);
     for g in guardians {
         cmds.push((c::LinkGuardian { guardian_id: *g, child_id: child }.into(), None));
     }

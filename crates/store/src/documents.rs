@@ -5,9 +5,9 @@ use crate::billing::{doc_children, DocKind, DUE_WORKING_DAY};
 use crate::error::{Result, StoreError};
 use crate::fees::rule_book;
 use crate::rows;
-use crate::time::{date, parse_date, ts};
+use crate::time::{date, parse_date};
 use crate::{audit, Store};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use kitakontor_core::care::{add_months, month_start};
 use kitakontor_core::de;
 use kitakontor_core::fee::{family_month, ReductionKind};
@@ -130,56 +130,21 @@ impl Store {
         let first_version = c.versions.first().expect("a contract has its first version");
         let start_month = month_start(c.start_date);
         let book = rule_book(self, &mut tx).await?;
-        let fams: Vec<crate::fees::Family> =
-            crate::fees::family_of(&mut tx, facility, c.child_id, start_month).await?.into_iter().collect();
-        let fee = fams
-            .iter()
-            .find(|f| f.children.contains_key(&c.child_id))
-            .map(|f| family_month(&book, &f.input, start_month))
-            .transpose()?
-            .and_then(|fees| fees.into_iter().find(|x| x.child_id == c.child_id));
-        let (fee_lines, monthly) = match &fee {
-            // A start mid-month shows the full monthly fee, not the prorated first month.
-            Some(f) if f.days as i64 == (kitakontor_core::care::month_end(start_month) - start_month).num_days() + 1 => (
-                f.lines
-                    .iter()
-                    .map(|l| FeeLine { label: l.label.clone(), detail: l.detail.clone(), amount_cents: l.amount_cents })
-                    .collect(),
-                f.fee_cents,
-            ),
-            _ => {
-                let next = add_months(start_month, 1);
-                let f = fams
-                    .iter()
-                    .find(|f| f.children.contains_key(&c.child_id))
-                    .map(|f| family_month(&book, &f.input, next))
-                    .transpose()?
-                    .and_then(|fees| fees.into_iter().find(|x| x.child_id == c.child_id));
-                match f {
-                    Some(f) => (
-                        f.lines
-                            .iter()
-                            .map(|l| FeeLine { label: l.label.clone(), detail: l.detail.clone(), amount_cents: l.amount_cents })
-                            .collect(),
-                        f.fee_cents,
-                    ),
-                    None => (Vec::new(), 0),
-                }
-            }
+        let family = crate::fees::family_of(&mut tx, facility, c.child_id, start_month).await?;
+        let fee_in = |month: NaiveDate| -> Result<Option<kitakontor_core::fee::ChildMonthFee>> {
+            let Some(f) = &family else { return Ok(None) };
+            Ok(family_month(&book, &f.input, month)?.into_iter().find(|x| x.child_id == c.child_id))
         };
+        // A start mid-month shows the full monthly fee (of the next month), not the prorated first one.
+        let full_month = |f: &kitakontor_core::fee::ChildMonthFee| f.days == kitakontor_core::care::month_end(start_month).day();
+        let fee = match fee_in(start_month)? {
+            Some(f) if full_month(&f) => Some(f),
+            _ => fee_in(add_months(start_month, 1))?,
+        };
+        let (fee_lines, monthly) = fee.map_or((Vec::new(), 0), |f| (f.lines.iter().map(FeeLine::from).collect(), f.fee_cents));
         let payment = payment_text(&mut tx, &guardians, c.start_date.max(self.now().date_naive())).await?;
         let pickup: Vec<String> = serde_json::from_str(&child.2).unwrap_or_default();
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "print_contract",
-                command_id: None,
-                records: &[format!("contract:{contract}")],
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "print_contract", &[format!("contract:{contract}")]).await?;
         tx.commit().await?;
         Ok(ContractDoc {
             sender: cred.sender(),
@@ -245,12 +210,7 @@ impl Store {
             care_tenths: fee.fee.care_tenths,
             valid_from: month_start(month),
             rule_set: fee.rule_set,
-            lines: fee
-                .fee
-                .lines
-                .iter()
-                .map(|l| FeeLine { label: l.label.clone(), detail: l.detail.clone(), amount_cents: l.amount_cents })
-                .collect(),
+            lines: fee.fee.lines.iter().map(FeeLine::from).collect(),
             monthly_fee_cents: fee.fee.fee_cents,
             fee_due: fee_due_text(),
             payment_method: payment,
@@ -304,17 +264,7 @@ impl Store {
                 reduction_cents: cents,
             })
             .collect();
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "claim_list",
-                command_id: None,
-                records: &[format!("facility:{facility}")],
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "claim_list", &[format!("facility:{facility}")]).await?;
         tx.commit().await?;
         let total = rows.iter().map(|r| r.reduction_cents).sum();
         Ok(ClaimListDoc {
@@ -391,11 +341,7 @@ pub(crate) async fn invoice_doc(conn: &mut SqliteConnection, invoice: &str, cred
             .map(|c| InvoiceChild {
                 child_name: c.child_name.clone(),
                 care: c.care.clone(),
-                lines: c
-                    .lines
-                    .iter()
-                    .map(|l| FeeLine { label: l.label.clone(), detail: l.detail.clone(), amount_cents: l.amount_cents })
-                    .collect(),
+                lines: c.lines.iter().map(FeeLine::from).collect(),
                 subtotal_cents: c.fee_cents,
             })
             .collect(),

@@ -335,6 +335,9 @@ pub struct ChildFee {
     pub fee: ChildMonthFee,
     /// The statute the fee comes from, for the notice ("… (Fassung 1, gültig ab 01.08.2014)").
     pub rule_set: String,
+    /// The part of the reductions the youth office reimburses (`ChildMonthFee::claimable_cents`).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub claimable_cents: i64,
 }
 
 impl Store {
@@ -371,17 +374,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let records = vec![format!("rule_set:{}:{}", set.id, set.version)];
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "import_rule_set",
-                command_id: None,
-                records: &records,
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "import_rule_set", &records).await?;
         tx.commit().await?;
         Ok(RuleSetSummary::from(&set))
     }
@@ -410,19 +403,9 @@ impl Store {
         let municipality = &fam.expect("fee found in a family").input.municipality;
         let rule_set =
             book.applicable(municipality, month_start(month).max(fee_first_day(&fee))).map(RuleSet::describe).unwrap_or_default();
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "compute_fee",
-                command_id: None,
-                records: &[format!("child:{child}")],
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "compute_fee", &[format!("child:{child}")]).await?;
         tx.commit().await?;
-        Ok(ChildFee { child_name, fee, rule_set })
+        Ok(ChildFee { child_name, claimable_cents: fee.claimable_cents(), fee, rule_set })
     }
 }
 
@@ -447,16 +430,8 @@ impl Store {
     /// The mandates of a guardian, newest first. Bank data: finance roles only, audited.
     pub async fn mandates(&self, actor: &Actor, guardian: GuardianId) -> Result<Vec<MandateSummary>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
-            .bind(guardian.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
-        if children.is_empty() {
-            authorize(actor, Permission::ReadFinance, Scope::Global)?;
-        }
-        for (c,) in &children {
-            let (facility, group, _) = crate::rows::child_scope(&mut tx, uuid(c)).await?;
-            authorize(actor, Permission::ReadFinance, Scope::Child { facility, group })?;
+        for scope in crate::rows::guardian_scopes(&mut tx, guardian).await? {
+            authorize(actor, Permission::ReadFinance, scope)?;
         }
         let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT id, reference, signed_on, last_used_on, revoked_on FROM sepa_mandates WHERE guardian_id = ? ORDER BY signed_on DESC",
@@ -464,17 +439,7 @@ impl Store {
         .bind(guardian.to_string())
         .fetch_all(&mut *tx)
         .await?;
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "read_mandates",
-                command_id: None,
-                records: &[format!("guardian:{guardian}")],
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "read_mandates", &[format!("guardian:{guardian}")]).await?;
         tx.commit().await?;
         let today = self.now().date_naive();
         Ok(rows

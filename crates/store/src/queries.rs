@@ -138,15 +138,6 @@ fn group_filter(actor: &Actor) -> Option<Vec<String>> {
     (actor.role == Role::Educator).then(|| actor.groups.iter().map(|g| g.to_string()).collect())
 }
 
-async fn audit_read(conn: &mut SqliteConnection, store: &Store, actor: &Actor, action: &str, records: Vec<String>) -> Result<()> {
-    audit::append(
-        conn,
-        audit::Entry { at: &ts(store.now()), user_id: &actor.user_id.to_string(), action, command_id: None, records: &records },
-    )
-    .await?;
-    Ok(())
-}
-
 impl Store {
     pub async fn facilities(&self, actor: &Actor) -> Result<Vec<FacilitySummary>> {
         let rows: Vec<(String, String, String)> =
@@ -306,7 +297,7 @@ impl Store {
             .bind(child.to_string())
             .fetch_one(&mut *tx)
             .await?;
-        audit_read(&mut tx, self, actor, "read_health", vec![format!("child:{child}")]).await?;
+        audit::actor_action(&mut tx, self, actor, "read_health", &[format!("child:{child}")]).await?;
         tx.commit().await?;
         Ok(HealthRecord { measles_proof: proof.as_deref().map(parse_date), health_notes: notes })
     }
@@ -314,16 +305,8 @@ impl Store {
     /// Income and bank data of a guardian. Audited read; office and provider admin only.
     pub async fn guardian_finance(&self, actor: &Actor, guardian: GuardianId) -> Result<GuardianFinance> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
-            .bind(guardian.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
-        if children.is_empty() {
-            guard(actor, Permission::ReadFinance, Scope::Global)?;
-        }
-        for (c,) in &children {
-            let (facility, group, _) = rows::child_scope(&mut tx, uuid(c)).await?;
-            guard(actor, Permission::ReadFinance, Scope::Child { facility, group })?;
+        for scope in rows::guardian_scopes(&mut tx, guardian).await? {
+            guard(actor, Permission::ReadFinance, scope)?;
         }
         let row: Option<(Option<i64>, Option<String>, Option<String>)> =
             sqlx::query_as("SELECT income_cents, iban, account_holder FROM guardians WHERE id = ?")
@@ -331,7 +314,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (income_cents, iban, account_holder) = row.ok_or(StoreError::NotFound { what: "guardian", id: guardian.to_string() })?;
-        audit_read(&mut tx, self, actor, "read_finance", vec![format!("guardian:{guardian}")]).await?;
+        audit::actor_action(&mut tx, self, actor, "read_finance", &[format!("guardian:{guardian}")]).await?;
         tx.commit().await?;
         Ok(GuardianFinance { income_cents, iban, account_holder })
     }
@@ -567,7 +550,7 @@ impl Store {
                 v
             })
             .collect();
-        audit_read(&mut tx, self, actor, "export_family", records).await?;
+        audit::actor_action(&mut tx, self, actor, "export_family", &records).await?;
         tx.commit().await?;
         Ok(json!({
             "format": "kitakontor-family-export/1",

@@ -8,6 +8,7 @@ use kitakontor_core::care::{CareHours, CareType, Period};
 use kitakontor_core::contract::{Contract, ContractVersion, VersionKind};
 use kitakontor_core::ids::*;
 use kitakontor_core::occupancy::{ContractSpan, Hold};
+use kitakontor_core::permission::Scope;
 use kitakontor_core::reservation::{Reservation, ReservationStatus};
 use sqlx::SqliteConnection;
 use std::collections::BTreeMap;
@@ -36,6 +37,24 @@ pub(crate) async fn child_scope(conn: &mut SqliteConnection, id: ChildId) -> Res
         .await?;
     let (f, g, v) = row.ok_or(StoreError::NotFound { what: "child", id: id.to_string() })?;
     Ok((uuid(&f), g.as_deref().map(uuid), v))
+}
+
+/// Where a guardian's finance data belongs, for the guard: one scope per child of the
+/// guardian; a guardian without children is provider-wide.
+pub(crate) async fn guardian_scopes(conn: &mut SqliteConnection, guardian: GuardianId) -> Result<Vec<Scope>> {
+    let children: Vec<(String,)> = sqlx::query_as("SELECT child_id FROM child_guardians WHERE guardian_id = ?")
+        .bind(guardian.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    if children.is_empty() {
+        return Ok(vec![Scope::Global]);
+    }
+    let mut scopes = Vec::with_capacity(children.len());
+    for (c,) in &children {
+        let (facility, group, _) = child_scope(conn, uuid(c)).await?;
+        scopes.push(Scope::Child { facility, group });
+    }
+    Ok(scopes)
 }
 
 pub(crate) async fn application(conn: &mut SqliteConnection, id: ApplicationId) -> Result<(Application, i64)> {

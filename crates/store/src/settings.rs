@@ -3,7 +3,6 @@
 
 use crate::audit;
 use crate::error::{Result, StoreError};
-use crate::time::ts;
 use crate::Store;
 use kitakontor_core::permission::{authorize, Actor, Permission, Scope};
 
@@ -34,17 +33,7 @@ impl Store {
             .bind(minutes.to_string())
             .execute(&mut *tx)
             .await?;
-        audit::append(
-            &mut tx,
-            audit::Entry {
-                at: &ts(self.now()),
-                user_id: &actor.user_id.to_string(),
-                action: "set_idle_minutes",
-                command_id: None,
-                records: &["setting:idle_minutes".to_string()],
-            },
-        )
-        .await?;
+        audit::actor_action(&mut tx, self, actor, "set_idle_minutes", &["setting:idle_minutes".to_string()]).await?;
         tx.commit().await?;
         Ok(())
     }

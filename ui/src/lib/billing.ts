@@ -139,11 +139,6 @@ export function reductionLabel(r: Pick<ReductionAmount, 'kind'>): string {
   return t(`reduction.${r.kind}`);
 }
 
-/** What the youth office reimburses of these reductions (as `ChildMonthFee::claimable_cents`). */
-export function claimableCents(reductions: readonly ReductionAmount[]): number {
-  return reductions.filter((r) => r.claimable).reduce((sum, r) => sum + r.cents, 0);
-}
-
 /** A summary's counts of documents as one line: "3 neu · 1 Ersatzrechnung · …". */
 export function documentCounts(s: Pick<BillingSummary, 'new_invoices' | 'replacements' | 'credit_notes' | 'unchanged'>): string {
   return t('billing.counts', { new: s.new_invoices, replacements: s.replacements, credits: s.credit_notes, unchanged: s.unchanged });

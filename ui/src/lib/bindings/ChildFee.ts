@@ -8,4 +8,8 @@ export type ChildFee = { child_name: string, fee: ChildMonthFee,
 /**
  * The statute the fee comes from, for the notice ("… (Fassung 1, gültig ab 01.08.2014)").
  */
-rule_set: string, };
+rule_set: string, 
+/**
+ * The part of the reductions the youth office reimburses (`ChildMonthFee::claimable_cents`).
+ */
+claimable_cents: number, };
