@@ -40,4 +40,5 @@ id_type!(
     MandateId,
     InvoiceId,
     BillingRunId,
+    DeviceId,
 );

@@ -18,6 +18,7 @@ pub mod import;
 pub mod occupancy;
 pub mod permission;
 pub mod person;
+pub mod protocol;
 pub mod reservation;
 pub mod sepa;
 pub mod staffing;
