@@ -46,6 +46,11 @@ const COMMANDS: &[&str] = &[
     "mandates",
     "record_mandate",
     "revoke_mandate",
+    "sync_status",
+    "sync_now",
+    "inbox",
+    "resolve_inbox",
+    "enrol",
     "open_document",
     "ui_ready",
 ];

@@ -1,16 +1,23 @@
 //! The Kitakontor desktop app: a thin Tauri shell. It opens the encrypted database (key from the
 //! OS credential store), owns the window and the watched inbox folder, and maps each command to
 //! one method of `kitakontor_app::App`. No business rule lives here.
+//!
+//! Sync: while someone is logged in and the PC is enrolled, one background task runs the sync
+//! engine (`SyncEngine::run`, every 30 s or when woken) and sends the status to the window as
+//! `sync-status` events; every successful change wakes it. Logout and closing stop it.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use kitakontor_app::dto::*;
 use kitakontor_app::{App, AppError};
 use kitakontor_store::auth::AccountSummary;
-use kitakontor_store::key::{default_db_path, key_source, KeyringStore};
+use kitakontor_store::key::{default_db_path, key_source, KeyringStore, SecretStore};
 use kitakontor_store::queries::*;
+use kitakontor_store::sync::{Enrolment, SyncStatus};
 use kitakontor_store::{Receipt, Store, StoreError};
 use std::path::PathBuf;
-use tauri::{Emitter, Manager, State};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Manager, State};
 
 /// The app, or why it could not start (shown by the UI instead of the login).
 struct Shell(Result<App, AppError>);
@@ -23,7 +30,18 @@ impl Shell {
 
 type Res<T> = Result<T, AppError>;
 
+/// Each command is one `App` method. `change` marks the commands that write (a new outbox
+/// row): after they succeed the sync engine is woken, so the change goes out at once.
 macro_rules! call {
+    (change $name:ident($input:ty) -> $out:ty) => {
+        #[tauri::command]
+        async fn $name(shell: State<'_, Shell>, input: $input) -> Res<$out> {
+            let app = shell.app()?;
+            let out = app.$name(input).await?;
+            app.wake_sync();
+            Ok(out)
+        }
+    };
     ($name:ident() -> $out:ty) => {
         #[tauri::command]
         async fn $name(shell: State<'_, Shell>) -> Res<$out> {
@@ -39,8 +57,6 @@ macro_rules! call {
 }
 
 call!(start_info() -> StartInfo);
-call!(setup(SetupInput) -> SessionInfo);
-call!(login(LoginInput) -> SessionInfo);
 call!(unlock(UnlockInput) -> SessionInfo);
 call!(touch() -> Option<SessionInfo>);
 call!(session() -> Option<SessionInfo>);
@@ -50,25 +66,25 @@ call!(child_detail(ChildRef) -> ChildDetail);
 call!(child_health(ChildRef) -> kitakontor_core::person::HealthRecord);
 call!(guardian_finance(GuardianRef) -> kitakontor_core::person::GuardianFinance);
 call!(waiting_list() -> Vec<WaitingEntry>);
-call!(reserve(ReserveInput) -> Receipt);
-call!(reject_application(RejectInput) -> Receipt);
-call!(cancel_reservation(CancelReservationInput) -> Receipt);
+call!(change reserve(ReserveInput) -> Receipt);
+call!(change reject_application(RejectInput) -> Receipt);
+call!(change cancel_reservation(CancelReservationInput) -> Receipt);
 call!(contracts() -> Vec<ContractRow>);
-call!(conclude_contract(ConcludeInput) -> Receipt);
-call!(amend_contract(AmendInput) -> Receipt);
-call!(terminate_contract(TerminateInput) -> Receipt);
+call!(change conclude_contract(ConcludeInput) -> Receipt);
+call!(change amend_contract(AmendInput) -> Receipt);
+call!(change terminate_contract(TerminateInput) -> Receipt);
 call!(groups() -> Vec<GroupView>);
 call!(attendance_today() -> Vec<AttendanceRow>);
-call!(record_attendance(AttendanceInput) -> Receipt);
+call!(change record_attendance(AttendanceInput) -> Receipt);
 call!(users() -> Vec<AccountSummary>);
-call!(create_user(CreateUserInput) -> Receipt);
+call!(change create_user(CreateUserInput) -> Receipt);
 call!(set_pin(PinInput) -> ());
-call!(set_user_role(SetRoleInput) -> Receipt);
-call!(deactivate_user(UserRef) -> Receipt);
+call!(change set_user_role(SetRoleInput) -> Receipt);
+call!(change deactivate_user(UserRef) -> Receipt);
 call!(settings() -> Settings);
 call!(set_idle_minutes(IdleInput) -> ());
 call!(import_preview(ImportInput) -> kitakontor_core::import::ImportPreview);
-call!(import_commit(ImportInput) -> kitakontor_store::import::ImportSummary);
+call!(change import_commit(ImportInput) -> kitakontor_store::import::ImportSummary);
 call!(contract_pdf(ContractRef) -> SavedDocument);
 call!(child_fee(ChildMonthInput) -> kitakontor_store::fees::ChildFee);
 call!(fee_notice_pdf(ChildMonthInput) -> SavedDocument);
@@ -76,8 +92,97 @@ call!(billing_runs() -> Vec<kitakontor_store::billing::BillingSummary>);
 call!(claim_list(ClaimInput) -> Vec<String>);
 call!(rule_sets() -> Vec<kitakontor_store::fees::RuleSetSummary>);
 call!(mandates(GuardianRef) -> Vec<kitakontor_store::fees::MandateSummary>);
-call!(record_mandate(RecordMandateInput) -> Receipt);
-call!(revoke_mandate(RevokeMandateInput) -> Receipt);
+call!(change record_mandate(RecordMandateInput) -> Receipt);
+call!(change revoke_mandate(RevokeMandateInput) -> Receipt);
+call!(sync_status() -> SyncStatus);
+call!(sync_now() -> SyncStatus);
+call!(inbox(InboxInput) -> Vec<InboxItem>);
+call!(change resolve_inbox(ResolveInboxInput) -> Option<Receipt>);
+
+/// The one sync task (while someone is logged in and the PC is enrolled).
+#[derive(Default)]
+struct SyncTask(Mutex<Option<tauri::async_runtime::JoinHandle<()>>>);
+
+/// Starts the sync task unless it runs already or the PC is not enrolled.
+async fn start_sync(handle: &AppHandle) {
+    let shell = handle.state::<Shell>();
+    let Ok(app) = shell.app() else { return };
+    let engine = match app.sync_engine().await {
+        Ok(Some(engine)) => engine,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "sync not started");
+            return;
+        }
+    };
+    let slot = handle.state::<SyncTask>();
+    let mut slot = slot.0.lock().expect("not poisoned");
+    if slot.is_some() {
+        return;
+    }
+    app.set_sync_waker(Some(engine.waker()));
+    let events = handle.clone();
+    *slot = Some(tauri::async_runtime::spawn(async move {
+        // The engine's loop, and beside it a watcher that sends the status to the window
+        // whenever it changed (after a round, a new pending change, an error). Reading the
+        // status is no user activity, so the idle lock is unaffected.
+        let watch = async {
+            let mut last: Option<SyncStatus> = None;
+            loop {
+                if let Some(shell) = events.try_state::<Shell>() {
+                    if let Ok(app) = shell.app() {
+                        if let Ok(status) = app.background_sync_status().await {
+                            if last.as_ref() != Some(&status) {
+                                let _ = events.emit("sync-status", &status);
+                                last = Some(status);
+                            }
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        };
+        tokio::select! {
+            _ = engine.run(Duration::from_secs(30)) => {}
+            _ = watch => {}
+        }
+    }));
+    tracing::info!("sync started");
+}
+
+/// Stops the sync task (logout, closing the app). A round cut off here is rolled back and
+/// repeated by the next one.
+fn stop_sync(handle: &AppHandle) {
+    if let Some(task) = handle.state::<SyncTask>().0.lock().expect("not poisoned").take() {
+        task.abort();
+        tracing::info!("sync stopped");
+    }
+    if let Ok(app) = handle.state::<Shell>().app() {
+        app.set_sync_waker(None);
+    }
+}
+
+#[tauri::command]
+async fn setup(shell: State<'_, Shell>, handle: AppHandle, input: SetupInput) -> Res<SessionInfo> {
+    let session = shell.app()?.setup(input).await?;
+    start_sync(&handle).await;
+    Ok(session)
+}
+
+#[tauri::command]
+async fn login(shell: State<'_, Shell>, handle: AppHandle, input: LoginInput) -> Res<SessionInfo> {
+    let session = shell.app()?.login(input).await?;
+    start_sync(&handle).await;
+    Ok(session)
+}
+
+/// Binds the PC to the hub (roles with `manage_users`) and starts syncing at once.
+#[tauri::command]
+async fn enrol(shell: State<'_, Shell>, handle: AppHandle, input: EnrolInput) -> Res<Enrolment> {
+    let enrolment = shell.app()?.enrol(input).await?;
+    start_sync(&handle).await;
+    Ok(enrolment)
+}
 
 /// The billing run; its progress reaches the window as `billing-progress` events.
 #[tauri::command]
@@ -118,7 +223,8 @@ fn lock(shell: State<'_, Shell>) -> Res<()> {
 }
 
 #[tauri::command]
-fn logout(shell: State<'_, Shell>) -> Res<()> {
+fn logout(shell: State<'_, Shell>, handle: AppHandle) -> Res<()> {
+    stop_sync(&handle);
     shell.app()?.logout();
     Ok(())
 }
@@ -147,6 +253,8 @@ struct Options {
     demo: bool,
     db: PathBuf,
     key_file: Option<PathBuf>,
+    /// Where the hub tokens live when not in the OS credential store.
+    token_file: Option<PathBuf>,
     inbox: PathBuf,
 }
 
@@ -167,7 +275,11 @@ fn options() -> Options {
     let inbox = value("--inbox")
         .or_else(|| std::env::var_os("KITAKONTOR_INBOX").map(PathBuf::from))
         .unwrap_or_else(|| db.with_file_name("Eingang"));
-    Options { demo, db, key_file, inbox }
+    // The demo keeps its secrets beside the database, like its key.
+    let token_file = value("--token-file")
+        .or_else(|| std::env::var_os("KITAKONTOR_TOKEN_FILE").map(PathBuf::from))
+        .or_else(|| demo.then(|| db.with_extension("tokens")));
+    Options { demo, db, key_file, token_file, inbox }
 }
 
 static KEYRING: KeyringStore = KeyringStore;
@@ -188,7 +300,11 @@ async fn open(o: &Options) -> Result<App, StoreError> {
         store
     };
     std::fs::create_dir_all(&o.inbox).map_err(|e| StoreError::Conflict(format!("Eingangsordner {}: {e}", o.inbox.display())))?;
-    Ok(App::new(store, o.demo).with_inbox(o.inbox.clone()))
+    let secrets: Arc<dyn SecretStore> = match &o.token_file {
+        Some(p) => Arc::new(kitakontor_sync::tokens::FileSecrets::new(p.clone())),
+        None => Arc::new(KeyringStore),
+    };
+    Ok(App::new(store, o.demo).with_inbox(o.inbox.clone()).with_secrets(secrets))
 }
 
 /// Watches the inbox folder and tells the window when CSV files appear or vanish.
@@ -225,11 +341,12 @@ fn main() {
     if let Err(e) = &app {
         tracing::error!(error = %e, "cannot open the database");
     }
-    let inbox = o.inbox.clone();
+    let inbox_dir = o.inbox.clone();
     tauri::Builder::default()
         .manage(Shell(app))
+        .manage(SyncTask::default())
         .setup(move |tauri_app| {
-            match watch_inbox(tauri_app.handle().clone(), inbox) {
+            match watch_inbox(tauri_app.handle().clone(), inbox_dir) {
                 // The watcher lives as long as the app.
                 Ok(w) => {
                     tauri_app.manage(w);
@@ -283,9 +400,19 @@ fn main() {
             mandates,
             record_mandate,
             revoke_mandate,
+            sync_status,
+            sync_now,
+            inbox,
+            resolve_inbox,
+            enrol,
             open_document,
             ui_ready,
         ])
-        .run(tauri::generate_context!())
-        .expect("error while running the Kitakontor window");
+        .build(tauri::generate_context!())
+        .expect("error while building the Kitakontor window")
+        .run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                stop_sync(handle);
+            }
+        });
 }

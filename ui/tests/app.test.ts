@@ -43,6 +43,8 @@ function shell(s: SessionInfo, opts: { wrongPassword?: boolean } = {}): Shell {
         return null;
       case 'overview':
         return { months: [], expiring: [], attendance: null, pending: { outbox: 3, open_applications: 0, tickets_requested: 0, files_in_inbox: 0 } };
+      case 'sync_status':
+        return { enrolment: null, last_sync_at: null, pending: 3, inbox_open: 1, last_error: null, upgrade_required: false };
       case 'attendance_today':
         return state.attendance;
       case 'record_attendance':
@@ -72,13 +74,17 @@ async function loginAs(s: SessionInfo, password = 'kitakontor-demo') {
 }
 
 describe('App', () => {
-  test('login shows who is logged in, the sync hint and the permitted screens', async () => {
+  test('login shows who is logged in, the sync status bar and the permitted screens', async () => {
     const s = session(EDUCATOR, { username: 'erzieherin', display_name: 'Eva Erzieherin', role: 'educator', role_label: 'Erzieher/in' });
     shell(s);
     await loginAs(s);
     expect(q('current-user')?.textContent).toContain('Eva Erzieherin · Erzieher/in · Kita Sonnenschein');
     expect(q('screen-overview')).not.toBeNull();
-    expect(q('sync-hint')?.textContent).toBe('3 Befehle warten auf Abgleich');
+    // Not enrolled: offline operation, no sync button; the open clarification entry of this role.
+    expect(q('sync-state')?.textContent?.trim()).toBe('Offline-Betrieb (nicht mit dem Hub verbunden)');
+    expect(q('sync-now')).toBeNull();
+    expect(q('sync-inbox')?.textContent?.trim()).toBe('Klärungsbedarf: 1');
+    expect(q('nav-clarification-count')?.textContent).toContain('1');
     expect(q('nav-attendance')).not.toBeNull();
     expect(q('nav-applications')).toBeNull();
     expect(q('nav-contracts')).toBeNull();

@@ -57,7 +57,7 @@ describe('i18n', () => {
 
   test('t() interpolates parameters and leaves unknown ones visible', () => {
     expect(t('lock.title', { name: 'Anna Leitner' })).toBe('Gesperrt – Anna Leitner');
-    expect(t('sync.many', { n: 3 })).toBe('3 Befehle warten auf Abgleich');
+    expect(t('sync.pendingMany', { n: 12 })).toBe('12 Änderungen warten');
     expect(t('waiting.count', { shown: 2, total: 5 })).toBe('2 von 5 Anmeldungen');
     expect(t('lock.title')).toBe('Gesperrt – {name}');
     expect(t('top.lock')).toBe('Sperren');

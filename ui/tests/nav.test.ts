@@ -6,11 +6,11 @@ const ids = (perms: Parameters<typeof session>[0]) => navItems(session(perms)).m
 
 describe('navigation by permissions', () => {
   test('educator sees no Anmeldungen and no Verträge', () => {
-    expect(ids(EDUCATOR)).toEqual(['overview', 'children', 'groups', 'attendance', 'settings']);
+    expect(ids(EDUCATOR)).toEqual(['overview', 'children', 'groups', 'attendance', 'clarification', 'settings']);
   });
 
   test('director sees every screen of the navigation', () => {
-    expect(ids(DIRECTOR)).toEqual(['overview', 'children', 'applications', 'contracts', 'groups', 'attendance', 'settings']);
+    expect(ids(DIRECTOR)).toEqual(['overview', 'children', 'applications', 'contracts', 'groups', 'attendance', 'clarification', 'settings']);
   });
 
   test('office sees contracts but no applications and no attendance', () => {
@@ -21,7 +21,7 @@ describe('navigation by permissions', () => {
   });
 
   test('Abrechnung needs run_billing: the office has it at Alt+8, the director not', () => {
-    expect(ids(OFFICE)).toEqual(['overview', 'children', 'contracts', 'groups', 'billing', 'settings']);
+    expect(ids(OFFICE)).toEqual(['overview', 'children', 'contracts', 'groups', 'billing', 'clarification', 'settings']);
     expect(ids(DIRECTOR)).not.toContain('billing');
     expect(screenForShortcut(session(OFFICE), 8)).toBe('billing');
     expect(screenForShortcut(session(DIRECTOR), 8)).toBeNull();
@@ -34,7 +34,7 @@ describe('navigation by permissions', () => {
   });
 
   test('Einstellungen is always there (own PIN)', () => {
-    expect(ids(TECH_ADMIN)).toEqual(['overview', 'settings']);
+    expect(ids(TECH_ADMIN)).toEqual(['overview', 'clarification', 'settings']);
     expect(ids([])).toContain('settings');
   });
 
@@ -48,7 +48,12 @@ describe('navigation by permissions', () => {
     expect(screenForShortcut(session(DIRECTOR), 6)).toBe('attendance');
     expect(screenForShortcut(session(EDUCATOR), 6)).toBe('attendance');
     expect(screenForShortcut(session(EDUCATOR), 3)).toBeNull();
-    expect(screenForShortcut(session(DIRECTOR), 9)).toBeNull();
+    expect(screenForShortcut(session(EDUCATOR), 9)).toBe('clarification');
+  });
+
+  test('Klärungsbedarf is there for everyone at Alt+9 (Rust filters the entries by role)', () => {
+    for (const perms of [EDUCATOR, OFFICE, DIRECTOR, TECH_ADMIN, []]) expect(screenForShortcut(session(perms), 9)).toBe('clarification');
+    expect(ids(DIRECTOR).at(-2)).toBe('clarification');
   });
 
   test('no session, no screens', () => {

@@ -53,6 +53,24 @@ input! {
     RevokeMandateInput { mandate_id: MandateId, revoked_on: NaiveDate }
     /// A file the app wrote before (only paths under the documents folder are opened).
     PathInput { path: String }
+    /// The clarification inbox; resolved entries only on request ("Erledigte anzeigen").
+    InboxInput { include_resolved: bool }
+    ResolveInboxInput { id: i64, action: kitakontor_store::sync::InboxAction }
+    /// Binds this PC to the city's hub with a one-time code from the hub's administrator.
+    EnrolInput { hub_url: String, code: String, device_name: String }
+}
+
+/// One entry of the clarification inbox as the UI shows it: the store's entry plus the names
+/// behind its ids (who gave the command, which child it is about).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InboxItem {
+    #[serde(flatten)]
+    pub entry: kitakontor_store::sync::InboxEntry,
+    /// Display name of the account that gave the command, if it exists on this PC.
+    pub author: Option<String>,
+    /// The child the command is about, if this session may see it.
+    pub child_name: Option<String>,
 }
 
 /// A PDF the app made and saved; the bytes come along for the preview.

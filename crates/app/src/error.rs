@@ -3,6 +3,7 @@
 
 use kitakontor_core::DomainError;
 use kitakontor_store::{AuthError, StoreError};
+use kitakontor_sync::{SyncError, TransportError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +60,9 @@ fn field_de(field: &str) -> &str {
         "mandate_reference" => "Mandatsreferenz",
         "signed_on" => "Unterschrieben am",
         "pickup_persons" => "Abholberechtigte",
+        "hub_url" => "Hub-Adresse",
+        "code" => "Anmeldecode",
+        "device_name" => "Name dieses PCs",
         other => other,
     }
 }
@@ -143,6 +147,44 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// Sync errors: the hub's own messages are German already; network details stay in the log.
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> AppError {
+        match e {
+            SyncError::NotEnrolled => AppError::new("not_enrolled", "Dieser PC ist nicht beim Hub angemeldet (Offline-Betrieb)."),
+            SyncError::Store(s) => s.into(),
+            SyncError::Tokens(m) => {
+                AppError::new("credential_store", format!("Die Hub-Anmeldung konnte nicht im Schlüsselbund gespeichert werden ({m})."))
+            }
+            SyncError::Transport(t) => t.into(),
+        }
+    }
+}
+
+impl From<TransportError> for AppError {
+    fn from(t: TransportError) -> AppError {
+        match t {
+            TransportError::Network(detail) => {
+                tracing::warn!(%detail, "hub not reachable");
+                AppError::new(
+                    "hub_unreachable",
+                    "Der Hub ist nicht erreichbar. Bitte die Hub-Adresse und die Netzwerkverbindung prüfen und erneut versuchen.",
+                )
+            }
+            TransportError::Server(m) => AppError::new("hub_error", format!("Der Hub hat einen Fehler gemeldet: {m}")),
+            TransportError::Unauthorized => AppError::new("hub_unauthorized", "Die Anmeldung dieses PCs beim Hub ist abgelaufen."),
+            TransportError::Revoked => {
+                AppError::new("hub_revoked", "Dieser PC wurde beim Hub abgemeldet. Bitte mit einem neuen Anmeldecode neu anmelden.")
+            }
+            TransportError::UpgradeRequired(m) => AppError::new("upgrade_required", format!("Update erforderlich: {m}")),
+            TransportError::Gap { expected } => {
+                AppError::new("hub_error", format!("Der Hub erwartet Befehl Nr. {expected}; der nächste Abgleich holt das nach."))
+            }
+            TransportError::Refused(m) => AppError::new("hub_refused", format!("Der Hub hat die Anfrage abgelehnt: {m}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +196,17 @@ mod tests {
         assert!(e.message.contains("Masernschutz"));
         let e: AppError = StoreError::Auth(AuthError::BadPin { remaining: 2 }).into();
         assert!(e.message.contains("Noch 2 Versuche"));
+    }
+
+    #[test]
+    fn sync_errors_are_german_without_network_details() {
+        let e: AppError =
+            SyncError::Transport(TransportError::Network("tcp connect error: Connection refused (os error 111)".into())).into();
+        assert_eq!(e.code, "hub_unreachable");
+        assert!(e.message.starts_with("Der Hub ist nicht erreichbar") && !e.message.contains("os error"), "{}", e.message);
+        let e: AppError = SyncError::NotEnrolled.into();
+        assert_eq!(e.code, "not_enrolled");
+        let e: AppError = TransportError::UpgradeRequired("Protokoll 2".into()).into();
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("upgrade_required", "Update erforderlich: Protokoll 2"));
     }
 }

@@ -6,18 +6,23 @@
 //! PC cannot be used through IPC even if the window still showed data. Permissions are then
 //! checked by the store's guard; the `permissions` list in `SessionInfo` only lets the UI
 //! mirror them. Nothing here knows about Tauri: the shell maps one command to one method.
+//!
+//! Sync with the hub (`sync`): the shell runs the sync engine in the background while someone
+//! is logged in; the app hands it out (`sync_engine`) and wakes it after every change.
 
 mod billing;
 pub mod dto;
 pub mod error;
 mod services;
+mod sync;
 
 use dto::SessionInfo;
 pub use error::AppError;
 use kitakontor_core::permission::{Actor, Permission};
+use kitakontor_store::key::{KeyringStore, SecretStore};
 use kitakontor_store::Store;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -40,6 +45,10 @@ pub struct App {
     inbox: Option<PathBuf>,
     /// Where documents are saved; `None`: the user's documents folder (`files::default_documents_dir`).
     documents: Option<PathBuf>,
+    /// Where the hub tokens live: the OS credential store, a file, or memory in tests.
+    secrets: Arc<dyn SecretStore>,
+    /// Wakes the running sync engine (set by the shell while its task runs).
+    sync_waker: Mutex<Option<Arc<tokio::sync::Notify>>>,
 }
 
 impl App {
@@ -48,7 +57,23 @@ impl App {
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.clamp(1, 15 * 60)));
-        App { store, session: Mutex::new(None), demo, idle_override, inbox: None, documents: None }
+        App {
+            store,
+            session: Mutex::new(None),
+            demo,
+            idle_override,
+            inbox: None,
+            documents: None,
+            secrets: Arc::new(KeyringStore),
+            sync_waker: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the hub tokens in `secrets` instead of the OS credential store (a token file on
+    /// headless PCs, memory in tests).
+    pub fn with_secrets(mut self, secrets: Arc<dyn SecretStore>) -> App {
+        self.secrets = secrets;
+        self
     }
 
     /// Sets the idle time directly (tests; the product reads it from the settings).
@@ -69,7 +94,8 @@ impl App {
         self
     }
 
-    pub fn inbox(&self) -> Option<&PathBuf> {
+    /// The watched import folder ("Eingangsordner"; not the clarification inbox).
+    pub fn inbox_dir(&self) -> Option<&PathBuf> {
         self.inbox.as_ref()
     }
 
@@ -127,6 +153,12 @@ impl App {
             idle_seconds: idle.as_secs() as u32,
             permissions: Permission::ALL.into_iter().filter(|p| actor.role.allows(*p)).collect(),
         }))
+    }
+
+    /// The session's actor without counting as activity and without the lock check: for
+    /// background work that only needs the role (the sync status's inbox count).
+    fn session_actor(&self) -> Option<Actor> {
+        self.session.lock().expect("not poisoned").as_ref().map(|s| s.actor.clone())
     }
 
     fn begin_session(&self, actor: Actor, username: String, display_name: String, has_pin: bool) {

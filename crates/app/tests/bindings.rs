@@ -66,6 +66,17 @@ fn export_all(dir: &Path) {
         RevokeMandateInput,
         kitakontor_store::billing::BillingSummary,
         kitakontor_store::billing::BillingProgress,
+        InboxInput,
+        ResolveInboxInput,
+        EnrolInput,
+        InboxItem,
+        kitakontor_store::sync::SyncStatus,
+        kitakontor_store::sync::Enrolment,
+        kitakontor_store::sync::InboxEntry,
+        kitakontor_store::sync::InboxAction,
+        kitakontor_core::protocol::Outcome,
+        kitakontor_core::protocol::FieldConflict,
+        kitakontor_core::protocol::Alternative,
     );
 }
 

@@ -16,7 +16,7 @@ Anmeldung: --user NAME (oder KITAKONTOR_USER); das Passwort kommt aus KITAKONTOR
 oder wird abgefragt. Datenbank-Schlüssel: KITAKONTOR_DB_KEY (64 Hex-Zeichen), --key-file,\n\
 sonst der Schlüsselbund des Betriebssystems.\n\n\
 Exit-Codes: 0 ok · 1 sonstiger Fehler · 2 Aufruf falsch · 3 nicht gefunden · 4 keine Berechtigung ·\n\
-5 Regel verletzt/Konflikt · 6 Anmeldung fehlgeschlagen · 7 Datenbank/Schlüssel · 10 Audit-Kette gebrochen"
+5 Regel verletzt/Konflikt · 6 Anmeldung fehlgeschlagen · 7 Datenbank/Schlüssel · 8 Hub nicht erreichbar/abgelehnt ·\n10 Audit-Kette gebrochen"
 )]
 pub struct Cli {
     /// Datenbankdatei (database file)
@@ -25,6 +25,9 @@ pub struct Cli {
     /// Datei mit dem Datenbank-Schlüssel (64 Hex-Zeichen); ohne: KITAKONTOR_DB_KEY oder Schlüsselbund
     #[arg(long, global = true, env = "KITAKONTOR_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Datei für die Hub-Anmeldung dieses PCs (Tokens, Modus 0600); ohne: Schlüsselbund
+    #[arg(long, global = true, env = "KITAKONTOR_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
     /// Benutzername für die Anmeldung (login name)
     #[arg(long, short, global = true, env = "KITAKONTOR_USER")]
     pub user: Option<String>,
@@ -83,6 +86,9 @@ pub enum Cmd {
     /// Datenexport nach DSGVO Art. 20 (export)
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Abgleich mit dem Hub der Stadt: anmelden, synchronisieren, Klärungsbedarf (sync)
+    #[command(subcommand)]
+    Sync(SyncCmd),
     /// Abrechnung: Monatslauf, Erstattungsantrag, Gläubigerdaten (billing)
     #[command(subcommand)]
     Billing(BillingCmd),
@@ -423,6 +429,51 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     Search,
     Billing,
+}
+
+#[derive(Subcommand)]
+pub enum SyncCmd {
+    /// Diesen PC mit einem Anmeldecode beim Hub anmelden (enrol)
+    Enrol {
+        /// Adresse des Hubs, z. B. https://hub.leipzig.de
+        #[arg(long)]
+        hub: String,
+        /// Einmaliger Anmeldecode vom Hub-Administrator
+        #[arg(long)]
+        code: String,
+        /// Name dieses PCs, wie ihn der Hub anzeigt
+        #[arg(long, default_value = "Büro-PC")]
+        name: String,
+    },
+    /// Jetzt einmal abgleichen: Änderungen senden, Neues holen (now)
+    Now,
+    /// Ohne Ende abgleichen, mit Wartezeiten bei Fehlern (run)
+    Run {
+        /// Sekunden zwischen zwei Abgleichen
+        #[arg(long, default_value_t = 30)]
+        interval: u64,
+    },
+    /// Stand des Abgleichs: letzter Abgleich, wartende Änderungen, Klärungsbedarf (status)
+    Status,
+    /// Klärungsbedarf anzeigen (inbox)
+    Inbox {
+        /// Auch erledigte Einträge
+        #[arg(long)]
+        all: bool,
+    },
+    /// Eintrag im Klärungsbedarf erledigen (resolve)
+    Resolve {
+        id: i64,
+        /// retry = eigene Eingabe erneut senden, dismiss = Stand des Hubs behalten
+        #[arg(long, value_enum)]
+        action: ResolveArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ResolveArg {
+    Retry,
+    Dismiss,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -10,6 +10,7 @@ mod bench_billing;
 mod billing;
 mod output;
 mod stress;
+mod sync;
 
 use args::*;
 use chrono::{NaiveDate, Utc};
@@ -41,6 +42,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Document(#[from] kitakontor_docs::DocError),
+    #[error("{0}")]
+    Sync(#[from] kitakontor_sync::SyncError),
 }
 
 impl CliError {
@@ -49,21 +52,26 @@ impl CliError {
             CliError::Usage(_) => 2,
             CliError::AuditBroken { .. } => 10,
             CliError::Io(_) | CliError::Document(_) => 1,
-            CliError::Store(e) => match e {
-                StoreError::NotFound { .. } | StoreError::NoContract { .. } => 3,
-                StoreError::Denied(_) => 4,
-                StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) | StoreError::RuleSet(_) | StoreError::Fee(_) => 5,
-                StoreError::File { .. } => 1,
-                StoreError::Auth(_) => 6,
-                StoreError::DatabaseMissing(_)
-                | StoreError::DatabaseExists(_)
-                | StoreError::KeyMissing(_)
-                | StoreError::WrongKey(_)
-                | StoreError::CredentialStore(_)
-                | StoreError::InvalidKey(_) => 7,
-                StoreError::Db(_) | StoreError::Migrate(_) => 1,
-            },
+            CliError::Sync(kitakontor_sync::SyncError::Store(e)) | CliError::Store(e) => store_exit_code(e),
+            CliError::Sync(_) => 8,
         }
+    }
+}
+
+fn store_exit_code(e: &StoreError) -> u8 {
+    match e {
+        StoreError::NotFound { .. } | StoreError::NoContract { .. } => 3,
+        StoreError::Denied(_) => 4,
+        StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) | StoreError::RuleSet(_) | StoreError::Fee(_) => 5,
+        StoreError::File { .. } => 1,
+        StoreError::Auth(_) => 6,
+        StoreError::DatabaseMissing(_)
+        | StoreError::DatabaseExists(_)
+        | StoreError::KeyMissing(_)
+        | StoreError::WrongKey(_)
+        | StoreError::CredentialStore(_)
+        | StoreError::InvalidKey(_) => 7,
+        StoreError::Db(_) | StoreError::Migrate(_) => 1,
     }
 }
 
@@ -92,7 +100,8 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = e.exit_code();
             let kind = match &e {
-                CliError::Store(s) => s.code(),
+                CliError::Store(s) | CliError::Sync(kitakontor_sync::SyncError::Store(s)) => s.code(),
+                CliError::Sync(_) => "sync",
                 CliError::Usage(_) => "usage",
                 CliError::AuditBroken { .. } => "audit_broken",
                 CliError::Io(_) => "io",
@@ -329,6 +338,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Sync(cmd) => sync::sync(&cli, &out, cmd).await,
         Cmd::Billing(cmd) => billing::billing(&cli, &out, cmd).await,
         Cmd::Print(cmd) => billing::print(&cli, &out, cmd).await,
         Cmd::Rules(cmd) => billing::rules(&cli, &out, cmd).await,

@@ -91,6 +91,7 @@ pub struct CommandResult {
 /// What the hub decided about one command. Rejections and conflicts go to the device's
 /// clarification inbox ("Klärungsbedarf"); nothing is silently rolled back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
     Applied {
@@ -123,14 +124,18 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct FieldConflict {
     pub field: String,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub theirs: serde_json::Value,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub ours: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Alternative {
     pub facility_id: FacilityId,

@@ -43,32 +43,63 @@ pub struct Receipt {
 /// its start on; a place free only in the first month is not a place).
 const RESERVATION_CHECK_MONTHS: u32 = 12;
 
-struct Ctx<'c> {
+/// How a command handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A user's new command: guarded, recorded in the outbox, provisional until the hub answers.
+    Local,
+    /// A pending command run again on top of a newer hub state: it was guarded when the user
+    /// gave it; its undo images are captured again.
+    Redo,
+    /// An entry of the hub's log: the hub decided it (places, holds), the guard ran on the
+    /// author's PC and the hub checked the scope, "now" is the hub's time.
+    Replay,
+}
+
+pub(crate) struct Ctx<'c> {
     conn: &'c mut SqliteConnection,
     actor: &'c Actor,
     now: DateTime<Utc>,
-    /// record ref → version the change was based on (0 = record is new).
-    base: BTreeMap<String, i64>,
+    mode: Mode,
+    /// The records the command touched, in order (audit row, base versions).
     records: Vec<String>,
     secret: Option<&'c str>,
+    /// Argon2id hash of `secret`: given for Redo/Replay, computed for Local (goes to the hub).
+    secret_hash: Option<String>,
+    /// False after an erasure: its undo images (and older ones naming the person) are gone.
+    undoable: bool,
 }
 
 impl Ctx<'_> {
     fn guard(&self, permission: Permission, scope: Scope) -> Result<()> {
+        if self.mode != Mode::Local {
+            return Ok(());
+        }
         authorize(self.actor, permission, scope).map_err(StoreError::from)
     }
 
-    fn touch(&mut self, record: String, base_version: i64) {
-        self.base.entry(record.clone()).or_insert(base_version);
+    fn touch(&mut self, record: String) {
         if !self.records.contains(&record) {
             self.records.push(record);
         }
     }
 
-    async fn child_guard(&mut self, permission: Permission, child: ChildId) -> Result<i64> {
-        let (facility, group, version) = rows::child_scope(self.conn, child).await?;
-        self.guard(permission, Scope::Child { facility, group })?;
-        Ok(version)
+    /// The password hash of `CreateUser`/`ResetPassword`: hashed here from the typed password,
+    /// or taken as it came from the author's PC.
+    fn password_hash(&mut self, missing: &str) -> Result<String> {
+        if let Some(h) = &self.secret_hash {
+            return Ok(h.clone());
+        }
+        let pw = self.secret.ok_or_else(|| StoreError::Conflict(missing.into()))?;
+        check_password_strength(pw)?;
+        let h = hash_secret(pw);
+        self.secret_hash = Some(h.clone());
+        Ok(h)
+    }
+
+    async fn child_guard(&mut self, permission: Permission, child: ChildId) -> Result<()> {
+        let (facility, group, _) = rows::child_scope(self.conn, child).await?;
+        self.guard(permission, Scope::Child { facility, group })
     }
 
     async fn exec(&mut self, sql: &'static str, binds: &[Option<String>]) -> Result<u64> {
@@ -156,19 +187,20 @@ async fn execute_in(
     if !actor.role.allows(permission) {
         return Err(PermissionDenied { role: actor.role, permission, scope_note: None }.into());
     }
-    let mut ctx = Ctx { conn, actor, now, base: BTreeMap::new(), records: Vec::new(), secret };
-    apply(&mut ctx, command).await?;
+    let client_seq = outbox::next_seq(conn).await?;
+    let ran = run(conn, actor, command, Mode::Local, now, secret, None, Some(client_seq)).await?;
 
     let command_id = CommandId(uuid::Uuid::now_v7());
     let json = serde_json::to_value(command).expect("commands serialise");
     let args = json.get("args").map(|a| a.to_string()).unwrap_or_else(|| "{}".into());
-    let base = serde_json::to_string(&ctx.base).expect("map serialises");
+    let base = serde_json::to_string(&ran.base).expect("map serialises");
     let at = ts(now);
     let user = actor.user_id.to_string();
     let cid = command_id.to_string();
-    let client_seq = outbox::append(
-        ctx.conn,
+    outbox::append(
+        conn,
         outbox::Row {
+            client_seq,
             command_id: &cid,
             name: command.name(),
             schema_version: SCHEMA_VERSION,
@@ -176,15 +208,65 @@ async fn execute_in(
             base_versions: &base,
             user_id: &user,
             created_at: &at,
+            secret_hash: ran.secret_hash.as_deref(),
+            undoable: ran.undoable,
         },
     )
     .await?;
-    audit::append(
-        ctx.conn,
-        audit::Entry { at: &at, user_id: &user, action: command.name(), command_id: Some(&cid), records: &ctx.records },
-    )
-    .await?;
+    audit::append(conn, audit::Entry { at: &at, user_id: &user, action: command.name(), command_id: Some(&cid), records: &ran.records })
+        .await?;
     Ok(Receipt { command_id, client_seq })
+}
+
+/// What a handler run left behind.
+pub(crate) struct Ran {
+    pub records: Vec<String>,
+    /// Record → the version the command was based on (0 = new), before its own bump.
+    pub base: BTreeMap<String, i64>,
+    pub secret_hash: Option<String>,
+    pub undoable: bool,
+}
+
+/// Runs a command's handler. With `capture` (Local, Redo) the undo triggers record the old
+/// row images under that client_seq and the touched records get a provisional version bump;
+/// a Replay sets the hub's versions afterwards instead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    command: &Command,
+    mode: Mode,
+    now: DateTime<Utc>,
+    secret: Option<&str>,
+    secret_hash: Option<String>,
+    capture: Option<i64>,
+) -> Result<Ran> {
+    if let Some(seq) = capture {
+        sqlx::query("UPDATE sync_capture SET client_seq = ? WHERE id = 1").bind(seq).execute(&mut *conn).await?;
+    }
+    let mut ctx = Ctx { conn, actor, now, mode, records: Vec::new(), secret, secret_hash, undoable: true };
+    let applied = apply(&mut ctx, command).await;
+    let Ctx { conn, records, secret_hash, undoable, .. } = ctx;
+    let mut base = BTreeMap::new();
+    if applied.is_ok() && capture.is_some() {
+        for r in &records {
+            let v: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM sync_versions WHERE record = ?").bind(r).fetch_optional(&mut *conn).await?;
+            base.insert(r.clone(), v.unwrap_or(0));
+            sqlx::query(
+                "INSERT INTO sync_versions (record, version) VALUES (?, ?) ON CONFLICT(record) DO UPDATE SET version = excluded.version",
+            )
+            .bind(r)
+            .bind(v.unwrap_or(0) + 1)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if capture.is_some() {
+        sqlx::query("UPDATE sync_capture SET client_seq = NULL WHERE id = 1").execute(&mut *conn).await?;
+    }
+    applied?;
+    Ok(Ran { records, base, secret_hash, undoable })
 }
 
 async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
@@ -199,7 +281,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             )
             .await
             .map_err(|e| unique_to_conflict(e, "a group with this name exists already"))?;
-            ctx.touch(format!("group:{}", c.group_id), 0);
+            ctx.touch(format!("group:{}", c.group_id));
             Ok(())
         }
         Command::AssignStaff(c) => {
@@ -211,8 +293,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             ctx.guard(Permission::ManageFacility, Scope::Facility(uuid(&facility.0)))?;
             user_exists(ctx.conn, c.user_id).await?;
             ctx.exec("INSERT OR IGNORE INTO group_staff (group_id, user_id) VALUES (?,?)", &[s(c.group_id), s(c.user_id)]).await?;
-            ctx.touch(format!("group:{}", c.group_id), 0);
-            ctx.touch(format!("user:{}", c.user_id), 0);
+            ctx.touch(format!("group:{}", c.group_id));
+            ctx.touch(format!("user:{}", c.user_id));
             Ok(())
         }
         Command::CreateUser(c) => {
@@ -222,8 +304,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             if c.username.chars().any(char::is_whitespace) {
                 return Err(DomainError::InvalidField { field: "username", reason: "no spaces".into() }.into());
             }
-            let pw = ctx.secret.ok_or_else(|| StoreError::Conflict("a password is required for a new account".into()))?;
-            check_password_strength(pw)?;
+            let hash = ctx.password_hash("a password is required for a new account")?;
             ctx.exec(
                 "INSERT INTO users (id, username, display_name, role, facility_id, password_hash) VALUES (?,?,?,?,?,?)",
                 &[
@@ -232,45 +313,44 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                     s(c.display_name.trim()),
                     s(c.role),
                     c.facility_id.map(|f| f.to_string()),
-                    s(hash_secret(pw)),
+                    Some(hash),
                 ],
             )
             .await
             .map_err(|e| unique_to_conflict(e, "this username is taken"))?;
-            ctx.touch(format!("user:{}", c.user_id), 0);
+            ctx.touch(format!("user:{}", c.user_id));
             Ok(())
         }
         Command::SetUserRole(c) => {
-            let v = user_exists(ctx.conn, c.user_id).await?;
+            user_exists(ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
             if c.user_id == ctx.actor.user_id {
                 return Err(StoreError::Conflict("you cannot change your own role; ask another administrator".into()));
             }
             ctx.exec("UPDATE users SET role = ?, version = version + 1 WHERE id = ?", &[s(c.role), s(c.user_id)]).await?;
-            ctx.touch(format!("user:{}", c.user_id), v);
+            ctx.touch(format!("user:{}", c.user_id));
             Ok(())
         }
         Command::DeactivateUser(c) => {
-            let v = user_exists(ctx.conn, c.user_id).await?;
+            user_exists(ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
             if c.user_id == ctx.actor.user_id {
                 return Err(StoreError::Conflict("you cannot deactivate your own account".into()));
             }
             ctx.exec("UPDATE users SET active = 0, version = version + 1 WHERE id = ?", &[s(c.user_id)]).await?;
-            ctx.touch(format!("user:{}", c.user_id), v);
+            ctx.touch(format!("user:{}", c.user_id));
             Ok(())
         }
         Command::ResetPassword(c) => {
-            let v = user_exists(ctx.conn, c.user_id).await?;
+            user_exists(ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
-            let pw = ctx.secret.ok_or_else(|| StoreError::Conflict("the new password is missing".into()))?;
-            check_password_strength(pw)?;
+            let hash = ctx.password_hash("the new password is missing")?;
             ctx.exec(
                 "UPDATE users SET password_hash = ?, failed_passwords = 0, pin_locked = 0, failed_pins = 0, version = version + 1 WHERE id = ?",
-                &[s(hash_secret(pw)), s(c.user_id)],
+                &[Some(hash), s(c.user_id)],
             )
             .await?;
-            ctx.touch(format!("user:{}", c.user_id), v);
+            ctx.touch(format!("user:{}", c.user_id));
             Ok(())
         }
         Command::CreateChild(c) => {
@@ -293,12 +373,12 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 ],
             )
             .await?;
-            ctx.touch(format!("child:{}", c.child_id), 0);
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::UpdateChild(c) => update_child(ctx, c).await,
         Command::DeleteChild(c) => {
-            let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
             let orphans: Vec<(String,)> = sqlx::query_as(
                 "SELECT guardian_id FROM child_guardians WHERE child_id = ?1
                  AND guardian_id NOT IN (SELECT guardian_id FROM child_guardians WHERE child_id <> ?1)",
@@ -309,7 +389,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             // Erasure must reach the outbox too: commands not yet sent to the hub would still
             // carry the names, health notes or IBANs. They keep their place in the sequence (no
             // gap) but lose their arguments; the hub acknowledges a redacted command as a no-op.
-            for id in std::iter::once(c.child_id.to_string()).chain(orphans.into_iter().map(|o| o.0)) {
+            let erased_guardians: Vec<String> = orphans.into_iter().map(|o| o.0).collect();
+            for id in std::iter::once(c.child_id.to_string()).chain(erased_guardians.iter().cloned()) {
                 ctx.exec(
                     "UPDATE outbox SET args = json_object('redacted', 'erased with the child file') WHERE status = 'pending' AND instr(args, ?) > 0",
                     &[Some(id)],
@@ -324,11 +405,23 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             )
             .await?;
             ctx.exec("DELETE FROM children WHERE id = ?", &[s(c.child_id)]).await?;
-            ctx.touch(format!("child:{}", c.child_id), v);
+            // The undo log must not keep what was erased: the images naming the child or its
+            // guardians go, and the commands they belonged to can no longer be undone (their
+            // effect stays; the hub's answer cannot bring the person back on this PC).
+            for id in std::iter::once(c.child_id.to_string()).chain(erased_guardians.iter().cloned()) {
+                ctx.exec(
+                    "UPDATE outbox SET undoable = 0 WHERE client_seq IN (SELECT client_seq FROM sync_undo WHERE instr(pk, ?1) > 0 OR instr(COALESCE(old, ''), ?1) > 0)",
+                    &[Some(id.clone())],
+                )
+                .await?;
+                ctx.exec("DELETE FROM sync_undo WHERE instr(pk, ?1) > 0 OR instr(COALESCE(old, ''), ?1) > 0", &[Some(id)]).await?;
+            }
+            ctx.undoable = false;
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::RecordHealth(c) => {
-            let v = ctx.child_guard(Permission::WriteHealth, c.child_id).await?;
+            ctx.child_guard(Permission::WriteHealth, c.child_id).await?;
             if c.health_notes.chars().count() > 4000 {
                 return Err(DomainError::InvalidField { field: "health_notes", reason: "at most 4000 characters".into() }.into());
             }
@@ -342,11 +435,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 &[c.measles_proof.map(date), s(&c.health_notes), s(c.child_id)],
             )
             .await?;
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::AddGuardian(c) => {
-            let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
             validate_name("first_name", &c.first_name)?;
             validate_name("last_name", &c.last_name)?;
             c.address.validate()?;
@@ -359,21 +452,21 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             )
             .await?;
             ctx.exec("INSERT INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)]).await?;
-            ctx.touch(format!("guardian:{}", c.guardian_id), 0);
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("guardian:{}", c.guardian_id));
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::LinkGuardian(c) => {
-            let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-            let g = guardian_version(ctx.conn, c.guardian_id).await?;
+            ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            guardian_version(ctx.conn, c.guardian_id).await?;
             ctx.exec("INSERT OR IGNORE INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)])
                 .await?;
-            ctx.touch(format!("guardian:{}", c.guardian_id), g);
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("guardian:{}", c.guardian_id));
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::SetGuardianFinance(c) => {
-            let g = guardian_finance_guard(ctx, c.guardian_id).await?;
+            guardian_finance_guard(ctx, c.guardian_id).await?;
             let iban = c.iban.as_deref().filter(|i| !i.trim().is_empty()).map(normalise_iban).transpose()?;
             if c.income_cents.is_some_and(|i| !(0..=10_000_000_000).contains(&i)) {
                 return Err(DomainError::InvalidField { field: "income", reason: "must be between 0 and 100,000,000 €".into() }.into());
@@ -383,11 +476,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 &[c.income_cents.map(|i| i.to_string()), iban, c.account_holder.clone(), s(c.guardian_id)],
             )
             .await?;
-            ctx.touch(format!("guardian:{}", c.guardian_id), g);
+            ctx.touch(format!("guardian:{}", c.guardian_id));
             Ok(())
         }
         Command::SetPickupPersons(c) => {
-            let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+            ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
             if c.persons.len() > 10 {
                 return Err(DomainError::InvalidField { field: "pickup_persons", reason: "at most 10 persons".into() }.into());
             }
@@ -397,11 +490,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             }
             let json = serde_json::to_string(&persons).expect("strings serialise");
             ctx.exec("UPDATE children SET pickup_persons = ?, version = version + 1 WHERE id = ?", &[s(json), s(c.child_id)]).await?;
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::RecordMandate(c) => {
-            let g = guardian_finance_guard(ctx, c.guardian_id).await?;
+            guardian_finance_guard(ctx, c.guardian_id).await?;
             let reference = sepa::validate_mandate_reference(&c.reference)?;
             let iban: Option<(Option<String>,)> = sqlx::query_as("SELECT iban FROM guardians WHERE id = ?")
                 .bind(c.guardian_id.to_string())
@@ -427,8 +520,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 &[s(c.mandate_id), s(c.guardian_id), s(reference), s(date(c.signed_on))],
             )
             .await?;
-            ctx.touch(format!("guardian:{}", c.guardian_id), g);
-            ctx.touch(format!("mandate:{}", c.mandate_id), 0);
+            ctx.touch(format!("guardian:{}", c.guardian_id));
+            ctx.touch(format!("mandate:{}", c.mandate_id));
             Ok(())
         }
         Command::RevokeMandate(c) => {
@@ -437,7 +530,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                     .bind(c.mandate_id.to_string())
                     .fetch_optional(&mut *ctx.conn)
                     .await?;
-            let (guardian, v, revoked) = row.ok_or(StoreError::NotFound { what: "mandate", id: c.mandate_id.to_string() })?;
+            let (guardian, _, revoked) = row.ok_or(StoreError::NotFound { what: "mandate", id: c.mandate_id.to_string() })?;
             guardian_finance_guard(ctx, uuid(&guardian)).await?;
             if revoked.is_some() {
                 return Err(StoreError::Conflict("Das Mandat ist bereits widerrufen".into()));
@@ -447,7 +540,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 &[s(date(c.revoked_on)), s(c.mandate_id)],
             )
             .await?;
-            ctx.touch(format!("mandate:{}", c.mandate_id), v);
+            ctx.touch(format!("mandate:{}", c.mandate_id));
             Ok(())
         }
         Command::SetCreditor(c) => {
@@ -456,7 +549,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 .bind(c.provider_id.to_string())
                 .fetch_optional(&mut *ctx.conn)
                 .await?;
-            let v = v.ok_or(StoreError::NotFound { what: "provider", id: c.provider_id.to_string() })?.0;
+            v.ok_or(StoreError::NotFound { what: "provider", id: c.provider_id.to_string() })?;
             c.address.validate()?;
             let creditor_id = sepa::validate_creditor_id(&c.creditor_id)?;
             let iban = normalise_iban(&c.iban)?;
@@ -475,11 +568,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 ],
             )
             .await?;
-            ctx.touch(format!("provider:{}", c.provider_id), v);
+            ctx.touch(format!("provider:{}", c.provider_id));
             Ok(())
         }
         Command::SubmitApplication(c) => {
-            let v = ctx.child_guard(Permission::ManageApplications, c.child_id).await?;
+            ctx.child_guard(Permission::ManageApplications, c.child_id).await?;
             validate_choices(&c.choices)?;
             for f in &c.choices {
                 facility_exists(ctx.conn, *f).await?;
@@ -497,18 +590,18 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 )
                 .await?;
             }
-            ctx.touch(format!("application:{}", c.application_id), 0);
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("application:{}", c.application_id));
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::SetApplicationPriority(c) => {
-            let (app, v) = application_guarded(ctx, c.application_id).await?;
+            let (app, _) = application_guarded(ctx, c.application_id).await?;
             if app.state.is_final() {
                 return Err(StoreError::Conflict(format!("application is {}", app.state.label_de())));
             }
             ctx.exec("UPDATE applications SET priority = ?, version = version + 1 WHERE id = ?", &[s(c.priority), s(c.application_id)])
                 .await?;
-            ctx.touch(format!("application:{}", c.application_id), v);
+            ctx.touch(format!("application:{}", c.application_id));
             Ok(())
         }
         Command::RejectApplication(c) => close_application(ctx, c.application_id, ApplicationEvent::Reject, &c.reason).await,
@@ -518,35 +611,35 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::ExpireReservation(c) => release_hold(ctx, c.reservation_id, ReservationStatus::Lapsed).await,
         Command::ConcludeContract(c) => conclude_contract(ctx, c).await,
         Command::AmendContract(c) => {
-            let (contract, v) = rows::contract(ctx.conn, c.contract_id).await?;
+            let (contract, _) = rows::contract(ctx.conn, c.contract_id).await?;
             ctx.guard(Permission::ManageContracts, Scope::Facility(contract.facility_id))?;
             let next = contract.amend(c.valid_from, c.care_hours, c.note.clone(), ctx.now)?;
             insert_version(ctx, c.contract_id, &next).await?;
             ctx.exec("UPDATE contracts SET version = version + 1 WHERE id = ?", &[s(c.contract_id)]).await?;
-            ctx.touch(format!("contract:{}", c.contract_id), v);
+            ctx.touch(format!("contract:{}", c.contract_id));
             Ok(())
         }
         Command::TerminateContract(c) => {
-            let (contract, v) = rows::contract(ctx.conn, c.contract_id).await?;
+            let (contract, _) = rows::contract(ctx.conn, c.contract_id).await?;
             ctx.guard(Permission::ManageContracts, Scope::Facility(contract.facility_id))?;
             let next = contract.terminate(c.end_date, c.reason.clone(), ctx.now)?;
             insert_version(ctx, c.contract_id, &next).await?;
             ctx.exec("UPDATE contracts SET end_date = ?, version = version + 1 WHERE id = ?", &[s(date(c.end_date)), s(c.contract_id)])
                 .await?;
-            ctx.touch(format!("contract:{}", c.contract_id), v);
+            ctx.touch(format!("contract:{}", c.contract_id));
             Ok(())
         }
         Command::RecordAttendance(c) => record_attendance(ctx, c).await,
         Command::RequestTicket(c) => {
-            let v = ctx.child_guard(Permission::ManageTickets, c.child_id).await?;
+            ctx.child_guard(Permission::ManageTickets, c.child_id).await?;
             validate_name("home_municipality", &c.home_municipality)?;
             ctx.exec(
                 "INSERT INTO tickets (id, child_id, home_municipality, state, requested_at) VALUES (?,?,?,'requested',?)",
                 &[s(c.ticket_id), s(c.child_id), s(c.home_municipality.trim()), s(ts(ctx.now))],
             )
             .await?;
-            ctx.touch(format!("ticket:{}", c.ticket_id), 0);
-            ctx.touch(format!("child:{}", c.child_id), v);
+            ctx.touch(format!("ticket:{}", c.ticket_id));
+            ctx.touch(format!("child:{}", c.child_id));
             Ok(())
         }
         Command::RecordTicketDecision(c) => {
@@ -554,7 +647,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 .bind(c.ticket_id.to_string())
                 .fetch_optional(&mut *ctx.conn)
                 .await?;
-            let (child, state, v) = row.ok_or(StoreError::NotFound { what: "ticket", id: c.ticket_id.to_string() })?;
+            let (child, state, _) = row.ok_or(StoreError::NotFound { what: "ticket", id: c.ticket_id.to_string() })?;
             ctx.child_guard(Permission::ManageTickets, uuid(&child)).await?;
             let next = TicketState::from_code(&state).expect("CHECK").decide(c.approved)?;
             ctx.exec(
@@ -562,7 +655,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
                 &[s(next.code()), s(&c.reference), s(ts(ctx.now)), s(c.ticket_id)],
             )
             .await?;
-            ctx.touch(format!("ticket:{}", c.ticket_id), v);
+            ctx.touch(format!("ticket:{}", c.ticket_id));
             Ok(())
         }
     }
@@ -628,10 +721,6 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
             return Err(DomainError::InvalidField { field: "capacities", reason: format!("{ct} listed twice") }.into());
         }
     }
-    let existing: Option<(i64,)> = sqlx::query_as("SELECT version FROM facilities WHERE id = ?")
-        .bind(c.facility_id.to_string())
-        .fetch_optional(&mut *ctx.conn)
-        .await?;
     ctx.exec(
         "INSERT INTO providers (id, name) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET name = ?2, version = version + 1",
         &[s(c.provider_id), s(c.provider_name.trim())],
@@ -651,12 +740,12 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
         ctx.exec("INSERT INTO facility_capacities (facility_id, care_type, capacity) VALUES (?,?,?)", &[s(c.facility_id), s(ct), s(n)])
             .await?;
     }
-    ctx.touch(format!("facility:{}", c.facility_id), existing.map(|e| e.0).unwrap_or(0));
+    ctx.touch(format!("facility:{}", c.facility_id));
     Ok(())
 }
 
 async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
-    let v = ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
+    ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
     let (facility, _, _) = rows::child_scope(ctx.conn, c.child_id).await?;
     let cur: (String, String, String, String, String, String, String, Option<String>) = sqlx::query_as(
         "SELECT first_name, last_name, birth_date, street, postal_code, city, municipality, group_id FROM children WHERE id = ?",
@@ -690,7 +779,7 @@ async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
         ],
     )
     .await?;
-    ctx.touch(format!("child:{}", c.child_id), v);
+    ctx.touch(format!("child:{}", c.child_id));
     Ok(())
 }
 
@@ -701,7 +790,7 @@ async fn application_guarded(ctx: &mut Ctx<'_>, id: ApplicationId) -> Result<(ki
 }
 
 async fn close_application(ctx: &mut Ctx<'_>, id: ApplicationId, event: ApplicationEvent, reason: &str) -> Result<()> {
-    let (app, v) = application_guarded(ctx, id).await?;
+    let (app, _) = application_guarded(ctx, id).await?;
     let next = app.state.transition(event)?;
     if app.state == ApplicationState::Reserved {
         // A rejected or withdrawn application frees its hold.
@@ -710,19 +799,19 @@ async fn close_application(ctx: &mut Ctx<'_>, id: ApplicationId, event: Applicat
                 .bind(id.to_string())
                 .fetch_all(&mut *ctx.conn)
                 .await?;
-        for (h, hv) in holds {
+        for (h, _) in holds {
             ctx.exec("UPDATE reservations SET status = 'cancelled', version = version + 1 WHERE id = ?", &[s(&h)]).await?;
-            ctx.touch(format!("reservation:{h}"), hv);
+            ctx.touch(format!("reservation:{h}"));
         }
     }
     ctx.exec("UPDATE applications SET state = ?, reason = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(reason), s(id)])
         .await?;
-    ctx.touch(format!("application:{id}"), v);
+    ctx.touch(format!("application:{id}"));
     Ok(())
 }
 
 async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
-    let (app, v) = rows::application(ctx.conn, c.application_id).await?;
+    let (app, _) = rows::application(ctx.conn, c.application_id).await?;
     ctx.guard(Permission::ManageApplications, Scope::Facility(c.facility_id))?;
     if !app.choices.contains(&c.facility_id) {
         return Err(StoreError::Conflict("the facility is not among the application's choices".into()));
@@ -744,38 +833,43 @@ async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
     if n > 0 {
         return Err(DomainError::AlreadyPlaced.into());
     }
+    if ctx.mode != Mode::Replay {
+        free_place_check(ctx, c, app.care_type).await?;
+    }
+    // Provisional until the hub's log brings it back: the hub decides places city-wide.
+    let status = if ctx.mode == Mode::Replay { "confirmed" } else { "provisional" };
+    ctx.exec(
+        "INSERT INTO reservations (id, application_id, child_id, facility_id, care_type, start_date, created_at, expires_at, status) VALUES (?,?,?,?,?,?,?,?,?)",
+        &[s(c.reservation_id), s(c.application_id), s(app.child_id), s(c.facility_id), s(app.care_type), s(date(c.start_date)), s(ts(ctx.now)), s(ts(expires_at(ctx.now))), s(status)],
+    )
+    .await?;
+    ctx.exec("UPDATE applications SET state = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(c.application_id)]).await?;
+    ctx.touch(format!("reservation:{}", c.reservation_id));
+    ctx.touch(format!("application:{}", c.application_id));
+    Ok(())
+}
+
+/// The local view of free places (this PC's contracts and holds). The hub's bookings are
+/// authoritative, so a replayed reservation skips this.
+async fn free_place_check(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace, care_type: kitakontor_core::care::CareType) -> Result<()> {
     let inputs = rows::occupancy_inputs(ctx.conn, c.facility_id).await?;
-    if !inputs.capacity.contains_key(&app.care_type) {
-        return Err(DomainError::CareTypeNotOffered(app.care_type).into());
+    if !inputs.capacity.contains_key(&care_type) {
+        return Err(DomainError::CareTypeNotOffered(care_type).into());
     }
     let f = occupancy::forecast(&inputs.capacity, &inputs.spans, &inputs.holds_at(ctx.now), c.start_date, RESERVATION_CHECK_MONTHS);
     for i in 0..RESERVATION_CHECK_MONTHS {
         let month = add_months(month_start(c.start_date), i);
-        if let Some(m) = f.get(month, app.care_type) {
+        if let Some(m) = f.get(month, care_type) {
             if m.free < 1 {
-                return Err(DomainError::NoFreePlace {
-                    care_type: app.care_type,
-                    month,
-                    capacity: m.capacity,
-                    taken: m.contracted + m.reserved,
-                }
-                .into());
+                return Err(DomainError::NoFreePlace { care_type, month, capacity: m.capacity, taken: m.contracted + m.reserved }.into());
             }
         }
     }
-    ctx.exec(
-        "INSERT INTO reservations (id, application_id, child_id, facility_id, care_type, start_date, created_at, expires_at, status) VALUES (?,?,?,?,?,?,?,?,'provisional')",
-        &[s(c.reservation_id), s(c.application_id), s(app.child_id), s(c.facility_id), s(app.care_type), s(date(c.start_date)), s(ts(ctx.now)), s(ts(expires_at(ctx.now)))],
-    )
-    .await?;
-    ctx.exec("UPDATE applications SET state = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(c.application_id)]).await?;
-    ctx.touch(format!("reservation:{}", c.reservation_id), 0);
-    ctx.touch(format!("application:{}", c.application_id), v);
     Ok(())
 }
 
 async fn release_hold(ctx: &mut Ctx<'_>, id: ReservationId, to: ReservationStatus) -> Result<()> {
-    let (res, v) = rows::reservation(ctx.conn, id).await?;
+    let (res, _) = rows::reservation(ctx.conn, id).await?;
     ctx.guard(Permission::ManageApplications, Scope::Facility(res.facility_id))?;
     if !matches!(res.status, ReservationStatus::Provisional | ReservationStatus::Confirmed) {
         return Err(DomainError::ReservationNotActive(res.status.label_de()).into());
@@ -783,17 +877,17 @@ async fn release_hold(ctx: &mut Ctx<'_>, id: ReservationId, to: ReservationStatu
     if to == ReservationStatus::Lapsed && ctx.now < res.expires_at {
         return Err(StoreError::Conflict(format!("the hold runs until {}; it has not lapsed", res.expires_at)));
     }
-    let (app, av) = rows::application(ctx.conn, res.application_id).await?;
+    let (app, _) = rows::application(ctx.conn, res.application_id).await?;
     let next = app.state.transition(ApplicationEvent::ReleaseHold)?;
     ctx.exec("UPDATE reservations SET status = ?, version = version + 1 WHERE id = ?", &[s(to.code()), s(id)]).await?;
     ctx.exec("UPDATE applications SET state = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(app.id)]).await?;
-    ctx.touch(format!("reservation:{id}"), v);
-    ctx.touch(format!("application:{}", app.id), av);
+    ctx.touch(format!("reservation:{id}"));
+    ctx.touch(format!("application:{}", app.id));
     Ok(())
 }
 
 async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Result<()> {
-    let (res, rv) = rows::reservation(ctx.conn, c.reservation_id).await?;
+    let (res, _) = rows::reservation(ctx.conn, c.reservation_id).await?;
     ctx.guard(Permission::ManageContracts, Scope::Facility(res.facility_id))?;
     res.ensure_convertible(ctx.now)?;
     if c.start_date < res.start_date {
@@ -802,7 +896,7 @@ async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Resu
     if c.settling_in_weeks > 26 {
         return Err(DomainError::InvalidField { field: "settling_in_weeks", reason: "at most 26 weeks".into() }.into());
     }
-    let (app, av) = rows::application(ctx.conn, res.application_id).await?;
+    let (app, _) = rows::application(ctx.conn, res.application_id).await?;
     let next = app.state.transition(ApplicationEvent::Admit)?;
     let child: (String, Option<String>, i64) = sqlx::query_as("SELECT municipality, measles_proof, version FROM children WHERE id = ?")
         .bind(res.child_id.to_string())
@@ -841,10 +935,10 @@ async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Resu
     insert_version(ctx, c.contract_id, &v1).await?;
     ctx.exec("UPDATE reservations SET status = 'converted', version = version + 1 WHERE id = ?", &[s(res.id)]).await?;
     ctx.exec("UPDATE applications SET state = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(app.id)]).await?;
-    ctx.touch(format!("contract:{}", c.contract_id), 0);
-    ctx.touch(format!("reservation:{}", res.id), rv);
-    ctx.touch(format!("application:{}", app.id), av);
-    ctx.touch(format!("child:{}", res.child_id), child.2);
+    ctx.touch(format!("contract:{}", c.contract_id));
+    ctx.touch(format!("reservation:{}", res.id));
+    ctx.touch(format!("application:{}", app.id));
+    ctx.touch(format!("child:{}", res.child_id));
     Ok(())
 }
 
@@ -858,7 +952,7 @@ async fn insert_version(ctx: &mut Ctx<'_>, contract: ContractId, v: &kitakontor_
 }
 
 async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Result<()> {
-    let v = ctx.child_guard(Permission::RecordAttendance, c.child_id).await?;
+    ctx.child_guard(Permission::RecordAttendance, c.child_id).await?;
     let today = ctx.now.date_naive();
     if c.date > today {
         return Err(DomainError::InvalidField { field: "date", reason: format!("{} is in the future", c.date) }.into());
@@ -893,8 +987,8 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
         ],
     )
     .await?;
-    ctx.touch(format!("attendance:{}", c.event_id), 0);
-    ctx.touch(format!("child:{}", c.child_id), v);
+    ctx.touch(format!("attendance:{}", c.event_id));
+    ctx.touch(format!("child:{}", c.child_id));
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct Store {
     /// The parsed fee rule sets with the "id:version,…" list they were parsed from (rows are
     /// only ever added, so an unchanged list means unchanged rules).
     pub(crate) rule_cache: Arc<Mutex<Option<(String, Arc<kitakontor_core::fee::RuleBook>)>>>,
+    /// The synced tables' columns, for restoring undo images.
+    pub(crate) undo_tables: Arc<crate::sync::UndoTables>,
 }
 
 impl Store {
@@ -70,7 +72,14 @@ impl Store {
         // SQLCipher only notices a wrong key when it reads the first page.
         sqlx::query("SELECT count(*) FROM sqlite_master").execute(&pool).await.map_err(|e| map_open_error(e, path))?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, clock: Arc::new(Utc::now), occupancy_cache: OccupancyCache::default(), rule_cache: Default::default() })
+        let undo_tables = Arc::new(crate::sync::install_undo_triggers(&pool).await?);
+        Ok(Store {
+            pool,
+            clock: Arc::new(Utc::now),
+            occupancy_cache: OccupancyCache::default(),
+            rule_cache: Default::default(),
+            undo_tables,
+        })
     }
 
     /// Replaces the clock (tests, simulations).

@@ -12,8 +12,9 @@ use kitakontor_core::attendance::{AbsenceType, AttendanceKind};
 use kitakontor_core::care::{add_months, CareHours, CareType};
 use kitakontor_core::command::{self as c, Command};
 use kitakontor_core::ids::*;
-use kitakontor_core::permission::Role;
+use kitakontor_core::permission::{Actor, Role};
 use kitakontor_core::person::Address;
+use kitakontor_core::protocol::{Alternative, FieldConflict, Outcome};
 use kitakontor_core::sepa::mandate_reference_for;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -518,7 +519,12 @@ impl Store {
         }
         // The demo stands for a Kita whose data the hub has long confirmed: its commands are
         // not waiting for sync. (Real work after this lands in the outbox as pending.)
-        sqlx::query("UPDATE outbox SET status = 'applied'").execute(&self.pool).await?;
+        // Its effects are the base state, so there is nothing to undo.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE outbox SET status = 'applied', in_log = 1, local_effect = 0").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sync_undo").execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.seed_demo_inbox(&admin, (facilities[0].0, facilities[0].1), (facilities[1].0, facilities[1].1)).await?;
         Ok(DemoSummary {
             facilities: facilities.iter().map(|f| (f.0, f.1.to_string())).collect(),
             accounts,
@@ -528,6 +534,103 @@ impl Store {
             attendance_events: attendance,
             commands: n + 1,
         })
+    }
+}
+
+impl Store {
+    /// Two invented answers of the hub in the clarification inbox ("Klärungsbedarf"), so the
+    /// offline demo shows what sync brings: a conflict on a child's last name (another PC
+    /// changed it first) and a reservation the hub refused for lack of places, with the
+    /// provider's second facility as the alternative. Written directly: they stand for hub
+    /// answers, which are not commands of this PC.
+    async fn seed_demo_inbox(&self, admin: &Actor, first: (FacilityId, &str), second: (FacilityId, &str)) -> Result<()> {
+        let now = self.now();
+        let director: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE username = 'leitung'").fetch_optional(&self.pool).await?;
+        let child: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT id, first_name, last_name FROM children WHERE facility_id = ? ORDER BY last_name, first_name, id LIMIT 1",
+        )
+        .bind(first.0.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let application: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT a.id, a.wanted_start, a.care_type FROM applications a
+             JOIN application_choices ch ON ch.application_id = a.id AND ch.rank = 1
+             WHERE a.state = 'open' AND ch.facility_id = ? ORDER BY a.wanted_start, a.id LIMIT 1",
+        )
+        .bind(first.0.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (Some((child_id, _first_name, last_name)), Some((app_id, start, care))) = (child, application) else {
+            return Ok(());
+        };
+        let args = |c: Command| serde_json::to_value(c).expect("command serialises")["args"].to_string();
+        let update = c::UpdateChild {
+            child_id: child_id.parse().expect("a child id"),
+            first_name: None,
+            last_name: Some(format!("{last_name}-Brandt")),
+            birth_date: None,
+            address: None,
+            municipality: None,
+            group_id: None,
+        };
+        let theirs_at = now - Duration::hours(3);
+        let conflict = Outcome::Conflict {
+            record: format!("child:{child_id}"),
+            fields: vec![FieldConflict {
+                field: "last_name".into(),
+                theirs: serde_json::json!(last_name),
+                ours: serde_json::json!(update.last_name),
+            }],
+            theirs_by: Some(format!(
+                "UpdateChild von Büro-PC 2 am {} {} UTC",
+                kitakontor_core::de::date(theirs_at.date_naive()),
+                theirs_at.format("%H:%M")
+            )),
+        };
+        let start: NaiveDate = start.parse().expect("an ISO date");
+        let care_type: CareType = serde_json::from_value(serde_json::json!(care)).expect("a care type");
+        let free = self
+            .occupancy(admin, second.0, start, 1)
+            .await?
+            .months
+            .iter()
+            .find(|m| m.care_type == care_type)
+            .map_or(0, |m| m.free.max(0) as u32);
+        let reserve = c::ReservePlace {
+            reservation_id: ReservationId(id()),
+            application_id: app_id.parse().expect("an application id"),
+            facility_id: first.0,
+            start_date: start,
+        };
+        let rejected = Outcome::Rejected {
+            code: "no_place".into(),
+            message: format!(
+                "Kein freier {}-Platz ab {} in {}: der Hub hat den letzten Platz bereits einer anderen Reservierung gegeben.",
+                care_type.label_de(),
+                kitakontor_core::de::date(start),
+                first.1
+            ),
+            alternatives: vec![Alternative { facility_id: second.0, facility_name: second.1.into(), free_places: free }],
+        };
+        let rows = [
+            ("ReservePlace", args(reserve.into()), rejected, now - Duration::hours(26)),
+            ("UpdateChild", args(update.into()), conflict, now - Duration::hours(2)),
+        ];
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (name, args, outcome, at) in rows {
+            sqlx::query("INSERT INTO inbox (command_id, name, args, user_id, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(CommandId(id()).to_string())
+                .bind(name)
+                .bind(args)
+                .bind(&director)
+                .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
+                .bind(crate::time::ts(at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ mod outbox;
 pub mod queries;
 mod rows;
 pub mod settings;
+pub mod sync;
 pub mod time;
 
 pub use commands::Receipt;

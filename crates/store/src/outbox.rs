@@ -6,6 +6,7 @@ use crate::error::Result;
 use sqlx::SqliteConnection;
 
 pub(crate) struct Row<'a> {
+    pub client_seq: i64,
     pub command_id: &'a str,
     pub name: &'a str,
     pub schema_version: u32,
@@ -13,14 +14,23 @@ pub(crate) struct Row<'a> {
     pub base_versions: &'a str,
     pub user_id: &'a str,
     pub created_at: &'a str,
+    pub secret_hash: Option<&'a str>,
+    /// False for an erasure, whose old row images are not kept.
+    pub undoable: bool,
 }
 
-pub(crate) async fn append(conn: &mut SqliteConnection, r: Row<'_>) -> Result<i64> {
-    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(client_seq), 0) + 1 FROM outbox").fetch_one(&mut *conn).await?;
+/// The next `client_seq`. Only valid inside the write transaction that appends the row.
+pub(crate) async fn next_seq(conn: &mut SqliteConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(client_seq), 0) + 1 FROM outbox").fetch_one(&mut *conn).await?)
+}
+
+/// Appends a new command: its effect is in the base tables, on top of the hub's state.
+pub(crate) async fn append(conn: &mut SqliteConnection, r: Row<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (client_seq, command_id, name, schema_version, args, base_versions, user_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO outbox (client_seq, command_id, name, schema_version, args, base_versions, user_id, created_at, secret_hash, local_effect, undoable)
+         VALUES (?,?,?,?,?,?,?,?,?,1,?)",
     )
-    .bind(seq)
+    .bind(r.client_seq)
     .bind(r.command_id)
     .bind(r.name)
     .bind(r.schema_version as i64)
@@ -28,7 +38,9 @@ pub(crate) async fn append(conn: &mut SqliteConnection, r: Row<'_>) -> Result<i6
     .bind(r.base_versions)
     .bind(r.user_id)
     .bind(r.created_at)
+    .bind(r.secret_hash)
+    .bind(r.undoable)
     .execute(&mut *conn)
     .await?;
-    Ok(seq)
+    Ok(())
 }

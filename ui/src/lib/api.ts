@@ -54,6 +54,12 @@ import type { UnlockInput } from './bindings/UnlockInput';
 import type { WaitingEntry } from './bindings/WaitingEntry';
 import type { ImportPreview } from './bindings/ImportPreview';
 import type { ImportSummary } from './bindings/ImportSummary';
+import type { EnrolInput } from './bindings/EnrolInput';
+import type { Enrolment } from './bindings/Enrolment';
+import type { InboxInput } from './bindings/InboxInput';
+import type { InboxItem } from './bindings/InboxItem';
+import type { ResolveInboxInput } from './bindings/ResolveInboxInput';
+import type { SyncStatus } from './bindings/SyncStatus';
 import { t } from './i18n';
 
 export type { AppError };
@@ -163,6 +169,23 @@ export const revokeMandate = (input: RevokeMandateInput) => call<Receipt>('revok
 export const ruleSets = () => call<RuleSetSummary[]>('rule_sets');
 /** Opens one of the app's own documents in the desktop's PDF program (for printing). */
 export const openDocument = (input: PathInput) => call<void>('open_document', input);
+
+// Sync with the hub
+/** Enrolment, last sync, pending changes, last error; the inbox count of this role. */
+export const syncStatus = () => call<SyncStatus>('sync_status');
+/** Wakes the background sync ("Jetzt synchronisieren"); answers with the status. */
+export const syncNow = () => call<SyncStatus>('sync_now');
+/** The clarification inbox ("Klärungsbedarf"), open entries first. */
+export const inbox = (input: InboxInput) => call<InboxItem[]>('inbox', input);
+/** `retry` gives the command again (a receipt), `dismiss` keeps the hub's state (null). */
+export const resolveInbox = (input: ResolveInboxInput) => call<Receipt | null>('resolve_inbox', input);
+/** Binds this PC to the hub with a one-time code (`manage_users`). */
+export const enrol = (input: EnrolInput) => call<Enrolment>('enrol', input);
+
+/** The shell's `sync-status` events: the status whenever it changed (rounds, errors, new changes). */
+export function onSyncStatus(handler: (s: SyncStatus) => void): Promise<UnlistenFn> {
+  return listen<SyncStatus>('sync-status', (event) => handler(event.payload));
+}
 
 /** The shell's `billing-progress` events while `billingRun` runs. */
 export function onBillingProgress(handler: (p: BillingProgress) => void): Promise<UnlistenFn> {

@@ -4,7 +4,7 @@
 import type { Permission } from './bindings/Permission';
 import type { SessionInfo } from './bindings/SessionInfo';
 
-export type ScreenId = 'overview' | 'children' | 'applications' | 'contracts' | 'groups' | 'attendance' | 'billing' | 'settings' | 'import';
+export type ScreenId = 'overview' | 'children' | 'applications' | 'contracts' | 'groups' | 'attendance' | 'billing' | 'clarification' | 'settings' | 'import';
 
 export interface ScreenDef {
   id: ScreenId;
@@ -23,6 +23,8 @@ export const SCREENS: readonly ScreenDef[] = [
   { id: 'attendance', anyOf: ['read_attendance'], shortcut: 6 },
   // Fees and billing; Alt+8 because the digits are fixed per screen (Einstellungen stays last).
   { id: 'billing', anyOf: ['run_billing'], shortcut: 8 },
+  // The clarification inbox: everyone; Rust lists only the entries of commands the role may give.
+  { id: 'clarification', anyOf: [], shortcut: 9 },
   // Everyone may set their own PIN; the account list inside needs `manage_users`.
   { id: 'settings', anyOf: [], shortcut: 7 },
   // Reached from the inbox notice and from Anmeldungen, not from the navigation.

@@ -5,13 +5,16 @@
 import * as api from './api';
 import type { Pending } from './bindings/Pending';
 import type { SessionInfo } from './bindings/SessionInfo';
+import type { SyncStatus } from './bindings/SyncStatus';
 import type { ScreenId } from './nav';
 
 interface AppState {
   session: SessionInfo | null;
   screen: ScreenId;
-  /** From `overview().pending`, for the top bar's sync hint. */
+  /** From `overview().pending` (the overview's counts). */
   pending: Pending | null;
+  /** The status bar's sync state: from `sync_status` after actions and from `sync-status` events. */
+  sync: SyncStatus | null;
   /** File names from the last `inbox-changed` event, for the notice. */
   inbox: string[];
   inboxNoticeOpen: boolean;
@@ -23,6 +26,7 @@ export const app: AppState = $state({
   session: null,
   screen: 'overview',
   pending: null,
+  sync: null,
   inbox: [],
   inboxNoticeOpen: false,
   importFile: null,
@@ -31,6 +35,7 @@ export const app: AppState = $state({
 /** Drops every piece of loaded data (lock, logout). The screens themselves are unmounted. */
 export function clearData(): void {
   app.pending = null;
+  app.sync = null;
   app.inbox = [];
   app.inboxNoticeOpen = false;
   app.importFile = null;
@@ -48,10 +53,25 @@ export function navigate(screen: ScreenId, importFile: string | null = null): vo
  * abandoned session from locking.
  */
 export async function refreshPending(): Promise<void> {
+  await Promise.all([
+    api
+      .overview()
+      .then((o) => {
+        app.pending = o.pending;
+      })
+      .catch(() => {}),
+    refreshSync(),
+  ]);
+}
+
+/**
+ * Re-reads the sync status (pending changes, open inbox entries) after something the user
+ * did. Between actions the shell's `sync-status` events keep it current.
+ */
+export async function refreshSync(): Promise<void> {
   try {
-    const o = await api.overview();
-    app.pending = o.pending;
+    app.sync = await api.syncStatus();
   } catch {
-    // The hint is optional; errors of the action itself are shown where it happened.
+    // The status bar is optional; errors of the action itself are shown where it happened.
   }
 }

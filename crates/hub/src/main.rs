@@ -1,0 +1,12 @@
+//! `kitakontor-hub`: see `kitakontor_hub::cli`.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = kitakontor_hub::cli::Cli::parse();
+    if let Err(e) = kitakontor_hub::cli::run(cli).await {
+        eprintln!("Fehler: {e}");
+        std::process::exit(1);
+    }
+}

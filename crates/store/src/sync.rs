@@ -1,0 +1,692 @@
+//! The store's half of offline-first sync (ENGINEERING §E3). The network half is
+//! `kitakontor-sync`; the hub is `kitakontor-hub`.
+//!
+//! Base tables hold the hub's confirmed state with this PC's pending commands on top. When the
+//! hub's log brings new entries, [`Store::apply_pull`] does one write transaction:
+//!
+//! 1. undo every pending command's effect, newest first, from the old row images the undo
+//!    triggers captured (`sync_undo`);
+//! 2. replay the hub's entries through the same command handlers (the hub's time as "now");
+//! 3. run the still-pending commands again on top (capturing new undo images).
+//!
+//! So every PC of a facility folds the same log in the same order and ends in the same state,
+//! and nothing a user typed offline is lost: it stays in the outbox until the hub answers, and
+//! an answer other than "applied" lands in the clarification inbox ("Klärungsbedarf").
+
+use crate::commands::{run, Mode};
+use crate::error::{Result, StoreError};
+use crate::time::{parse_ts, ts};
+use crate::{audit, Store};
+use kitakontor_core::command::Command;
+use kitakontor_core::ids::{CommandId, DeviceId, FacilityId, ProviderId, UserId};
+use kitakontor_core::permission::{Actor, Permission, PermissionDenied, Role};
+use kitakontor_core::protocol::{AuditHead, CommandResult, Cursor, LogEntry, Origin, Outcome, PullReply, PushCommand, Versions};
+use serde::Serialize;
+// Table and column names in the generated SQL come from sqlite_master, never from input.
+use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+/// Tables that never leave this PC: they are not undone or replayed.
+const LOCAL_ONLY: &[&str] = &[
+    "settings",
+    "login_failures",
+    "outbox",
+    "audit_log",
+    "billing_runs",
+    "invoices",
+    "invoice_children",
+    "fee_rule_sets",
+    "sync_capture",
+    "sync_undo",
+    "inbox",
+    "_sqlx_migrations",
+];
+
+/// Columns and primary key of a table whose rows the undo log restores.
+#[derive(Debug, Clone)]
+pub(crate) struct TableInfo {
+    columns: Vec<String>,
+    pk: Vec<String>,
+}
+
+pub(crate) type UndoTables = BTreeMap<String, TableInfo>;
+
+/// Reads the synced tables' definitions and (re)creates the undo triggers when they changed.
+/// The trigger names carry a hash of the column list, so a migration that adds a column gets
+/// new triggers on the next start.
+pub(crate) async fn install_undo_triggers(pool: &SqlitePool) -> Result<UndoTables> {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+    let mut tables = UndoTables::new();
+    for name in names.into_iter().filter(|n| !LOCAL_ONLY.contains(&n.as_str())) {
+        let cols: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, pk FROM pragma_table_info(?) ORDER BY cid").bind(&name).fetch_all(pool).await?;
+        let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.1 > 0).map(|c| (c.1, c.0.clone())).collect();
+        pk.sort();
+        if pk.is_empty() {
+            return Err(StoreError::Conflict(format!("table {name} has no primary key; sync cannot undo its rows")));
+        }
+        tables.insert(name, TableInfo { columns: cols.into_iter().map(|c| c.0).collect(), pk: pk.into_iter().map(|p| p.1).collect() });
+    }
+    let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    for (t, info) in &tables {
+        let hash = fnv(&format!("{t}:{}", info.columns.join(",")));
+        for (op, event, row) in [("I", "INSERT", "NEW"), ("U", "UPDATE", "OLD"), ("D", "DELETE", "OLD")] {
+            let name = format!("undo_{t}_{}_{hash:08x}", op.to_lowercase());
+            let pk = json_object(&info.pk, row);
+            let old = if op == "I" { "NULL".to_string() } else { json_object(&info.columns, "OLD") };
+            wanted.insert(
+                name.clone(),
+                format!(
+                    "CREATE TRIGGER \"{name}\" AFTER {event} ON \"{t}\"
+                     WHEN (SELECT client_seq FROM sync_capture WHERE id = 1) IS NOT NULL
+                     BEGIN
+                       INSERT INTO sync_undo (client_seq, tbl, op, pk, old)
+                       VALUES ((SELECT client_seq FROM sync_capture WHERE id = 1), '{t}', '{op}', {pk}, {old});
+                     END"
+                ),
+            );
+        }
+    }
+    let existing: HashSet<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'undo\\_%' ESCAPE '\\'")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    if existing != wanted.keys().cloned().collect::<HashSet<_>>() {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        for old in &existing {
+            sqlx::query(AssertSqlSafe(format!("DROP TRIGGER IF EXISTS \"{old}\""))).execute(&mut *tx).await?;
+        }
+        for sql in wanted.values() {
+            sqlx::query(AssertSqlSafe(sql.as_str())).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(tables)
+}
+
+fn json_object(cols: &[String], row: &str) -> String {
+    let mut s = String::from("json_object(");
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "'{c}', {row}.\"{c}\"");
+    }
+    s.push(')');
+    s
+}
+
+fn fnv(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+}
+
+/// What binds this PC to the hub (set at enrolment; the tokens live in the credential store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Enrolment {
+    pub hub_url: String,
+    pub device_id: DeviceId,
+    pub facility_id: FacilityId,
+    pub provider_id: ProviderId,
+}
+
+/// The sync state the app shows in its status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SyncStatus {
+    pub enrolment: Option<Enrolment>,
+    /// Last time a pull reached the hub's newest entry.
+    pub last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Commands the hub has not answered yet.
+    pub pending: i64,
+    /// Open entries in the clarification inbox.
+    pub inbox_open: i64,
+    /// The last failure (German), cleared by the next success.
+    pub last_error: Option<String>,
+    /// The hub needs a newer app version; pushing waits, the outbox stays.
+    pub upgrade_required: bool,
+}
+
+/// One entry of the clarification inbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InboxEntry {
+    pub id: i64,
+    pub command_id: CommandId,
+    /// The command's name (`ReservePlace`, …); the UI shows its German label.
+    pub name: String,
+    /// The command's arguments as the user gave them ("ours").
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub args: serde_json::Value,
+    pub outcome: Outcome,
+    pub user_id: Option<UserId>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolution: Option<String>,
+}
+
+/// How a person resolves an inbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum InboxAction {
+    /// Keep the hub's state; the entry is closed.
+    Dismiss,
+    /// Give the command again as a new command on today's state ("meine Werte übernehmen",
+    /// "erneut versuchen"); the guard checks it like any new command.
+    Retry,
+}
+
+/// What one `apply_pull` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyStats {
+    pub replayed: usize,
+    /// Hub entries this PC could not replay (their authors got an inbox entry).
+    pub failed: usize,
+    pub redone: usize,
+    pub undone: usize,
+}
+
+const K_HUB: &str = "sync.hub_url";
+const K_DEVICE: &str = "sync.device_id";
+const K_FACILITY: &str = "sync.facility_id";
+const K_PROVIDER: &str = "sync.provider_id";
+const K_CURSOR: &str = "sync.cursor";
+const K_LAST_SYNC: &str = "sync.last_sync_at";
+const K_LAST_ERROR: &str = "sync.last_error";
+const K_UPGRADE: &str = "sync.upgrade_required";
+/// Set when a push result changed what must be on top (a rejection); the next apply rebases.
+const K_DIRTY: &str = "sync.dirty";
+
+async fn set(conn: &mut SqliteConnection, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(v)
+                .execute(&mut *conn)
+                .await?
+        }
+        None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key).execute(&mut *conn).await?,
+    };
+    Ok(())
+}
+
+async fn get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(&mut *conn).await?)
+}
+
+impl Store {
+    /// Binds this PC to a hub facility. Refused when the PC is enrolled already (revoke first)
+    /// or when its data belongs to another facility.
+    pub async fn set_enrolment(&self, e: &Enrolment) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if get(&mut tx, K_DEVICE).await?.is_some() {
+            return Err(StoreError::Conflict("Dieser PC ist bereits beim Hub angemeldet.".into()));
+        }
+        let other: Option<String> = sqlx::query_scalar("SELECT id FROM children WHERE facility_id <> ? LIMIT 1")
+            .bind(e.facility_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if other.is_some() {
+            return Err(StoreError::Conflict("Die Daten dieses PCs gehören zu einer anderen Einrichtung als der Anmeldecode.".into()));
+        }
+        set(&mut tx, K_HUB, Some(&e.hub_url)).await?;
+        set(&mut tx, K_DEVICE, Some(&e.device_id.to_string())).await?;
+        set(&mut tx, K_FACILITY, Some(&e.facility_id.to_string())).await?;
+        set(&mut tx, K_PROVIDER, Some(&e.provider_id.to_string())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn enrolment(&self) -> Result<Option<Enrolment>> {
+        let mut conn = self.pool.acquire().await?;
+        enrolment(&mut conn).await
+    }
+
+    /// Up to `limit` outbox rows from `from_seq` on (answered ones too: after a hub restore
+    /// the hub may ask for them again), in order, as the hub wants them.
+    pub async fn push_batch(&self, from_seq: i64, limit: usize) -> Result<Vec<PushCommand>> {
+        let rows: Vec<(i64, String, String, i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT client_seq, command_id, name, schema_version, args, base_versions, user_id, created_at, secret_hash
+             FROM outbox WHERE client_seq >= ? ORDER BY client_seq LIMIT ?",
+        )
+        .bind(from_seq)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, id, name, schema, args, base, user, at, hash)| {
+                Ok(PushCommand {
+                    client_seq: seq,
+                    command_id: parse_id(&id)?,
+                    schema_version: schema as u32,
+                    user_id: parse_id(&user)?,
+                    created_at: parse_ts(&at),
+                    command: parse_command(&name, &args),
+                    base_versions: serde_json::from_str(&base).unwrap_or_default(),
+                    secret_hash: hash,
+                })
+            })
+            .collect()
+    }
+
+    /// The first command the hub has not answered, if any.
+    pub async fn first_pending_seq(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MIN(client_seq) FROM outbox WHERE status = 'pending'").fetch_one(&self.pool).await?)
+    }
+
+    /// Stores the hub's answers. Rejections and conflicts enter the inbox; their local effect
+    /// goes at the next `apply_pull`. Idempotent: the same answer twice changes nothing.
+    pub async fn record_results(&self, results: &[CommandResult]) -> Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut dirty = false;
+        for r in results {
+            let row: Option<(String, String, String, String, String, String)> =
+                sqlx::query_as("SELECT command_id, status, name, args, user_id, created_at FROM outbox WHERE client_seq = ?")
+                    .bind(r.client_seq)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((cid, status, name, args, user, at)) = row else { continue };
+            if cid != r.command_id.to_string() {
+                return Err(StoreError::Conflict(format!(
+                    "hub answered command {} for sequence {}, which here is {cid}",
+                    r.command_id, r.client_seq
+                )));
+            }
+            let new_status = match &r.outcome {
+                Outcome::Applied { .. } => "applied",
+                Outcome::Rejected { .. } => "rejected",
+                Outcome::Conflict { .. } => "conflict",
+            };
+            if status == new_status {
+                continue;
+            }
+            let outcome = serde_json::to_string(&r.outcome).expect("outcome serialises");
+            sqlx::query("UPDATE outbox SET status = ?, result = ? WHERE client_seq = ?")
+                .bind(new_status)
+                .bind(&outcome)
+                .bind(r.client_seq)
+                .execute(&mut *tx)
+                .await?;
+            if !r.outcome.is_applied() {
+                dirty = true;
+                sqlx::query(
+                    "INSERT OR IGNORE INTO inbox (client_seq, command_id, name, args, user_id, outcome, created_at) VALUES (?,?,?,?,?,?,?)",
+                )
+                .bind(r.client_seq)
+                .bind(&cid)
+                .bind(&name)
+                .bind(&args)
+                .bind(&user)
+                .bind(&outcome)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if dirty {
+            set(&mut tx, K_DIRTY, Some("1")).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn sync_cursor(&self) -> Result<Cursor> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(Cursor(get(&mut conn, K_CURSOR).await?.unwrap_or_default()))
+    }
+
+    /// Puts the hub's log underneath the pending commands (see the module docs), in one
+    /// transaction: a crash leaves either the old or the new state, and the cursor with it.
+    pub async fn apply_pull(&self, page: &PullReply) -> Result<ApplyStats> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut stats = ApplyStats::default();
+        let dirty = get(&mut tx, K_DIRTY).await?.is_some();
+        if !page.entries.is_empty() || dirty {
+            // Undo images are restored newest first; a parent row can come back after its
+            // children, so foreign keys are checked at commit.
+            sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
+            let me: Option<DeviceId> = get(&mut tx, K_DEVICE).await?.and_then(|d| d.parse().ok());
+            stats.undone = self.undo_pending(&mut tx).await?;
+            for entry in &page.entries {
+                if self.replay(&mut tx, entry, me).await? {
+                    stats.replayed += 1;
+                } else {
+                    stats.failed += 1;
+                }
+            }
+            stats.redone = self.redo_pending(&mut tx).await?;
+            set(&mut tx, K_DIRTY, None).await?;
+        }
+        set(&mut tx, K_CURSOR, Some(&page.next_cursor.0)).await?;
+        if !page.more {
+            set(&mut tx, K_LAST_SYNC, Some(&ts(self.now()))).await?;
+        }
+        tx.commit().await?;
+        if stats.replayed + stats.redone + stats.undone > 0 {
+            self.occupancy_cache.lock().expect("cache lock").clear();
+        }
+        Ok(stats)
+    }
+
+    /// Undoes the effects of commands that sit on top of the hub's state, newest first.
+    async fn undo_pending(&self, conn: &mut SqliteConnection) -> Result<usize> {
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT client_seq FROM outbox WHERE local_effect = 1 AND undoable = 1 ORDER BY client_seq")
+                .fetch_all(&mut *conn)
+                .await?;
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let images: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT tbl, op, pk, old FROM sync_undo WHERE client_seq IN (SELECT client_seq FROM outbox WHERE local_effect = 1 AND undoable = 1)
+             ORDER BY id DESC",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for (tbl, op, pk, old) in images {
+            let info = self.undo_tables.get(&tbl).ok_or_else(|| StoreError::Conflict(format!("undo image for unknown table {tbl}")))?;
+            let key = info.pk.iter().map(|c| format!("\"{c}\" = json_extract(?1, '$.{c}')")).collect::<Vec<_>>().join(" AND ");
+            let sql = match op.as_str() {
+                "I" => format!("DELETE FROM \"{tbl}\" WHERE {key}"),
+                "U" => format!(
+                    "UPDATE \"{tbl}\" SET {} WHERE {}",
+                    info.columns.iter().map(|c| format!("\"{c}\" = json_extract(?2, '$.{c}')")).collect::<Vec<_>>().join(", "),
+                    key
+                ),
+                _ => format!(
+                    "INSERT INTO \"{tbl}\" ({}) VALUES ({})",
+                    info.columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
+                    info.columns.iter().map(|c| format!("json_extract(?2, '$.{c}')")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            sqlx::query(AssertSqlSafe(sql)).bind(&pk).bind(old.as_deref().unwrap_or("{}")).execute(&mut *conn).await?;
+        }
+        sqlx::query("DELETE FROM sync_undo").execute(&mut *conn).await?;
+        sqlx::query("UPDATE outbox SET local_effect = 0 WHERE local_effect = 1 AND undoable = 1").execute(&mut *conn).await?;
+        Ok(seqs.len())
+    }
+
+    /// Replays one hub entry. Returns false when this PC could not (its author is told).
+    async fn replay(&self, conn: &mut SqliteConnection, entry: &LogEntry, me: Option<DeviceId>) -> Result<bool> {
+        let own_seq = match &entry.origin {
+            Origin::Device { device_id, client_seq, .. } if Some(*device_id) == me => Some(*client_seq),
+            _ => None,
+        };
+        if let Some(seq) = own_seq {
+            sqlx::query("UPDATE outbox SET in_log = 1, status = 'applied' WHERE client_seq = ? AND status = 'pending'")
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE outbox SET in_log = 1 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
+            // A command whose effect could not be undone (from before sync existed, or an
+            // erasure) is still in the base tables: replaying it would do it twice.
+            let kept: Option<i64> =
+                sqlx::query_scalar("SELECT local_effect FROM outbox WHERE client_seq = ?").bind(seq).fetch_optional(&mut *conn).await?;
+            if kept == Some(1) {
+                sqlx::query("UPDATE outbox SET local_effect = 0 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
+                set_versions(conn, &entry.versions).await?;
+                return Ok(true);
+            }
+        }
+        let actor = replay_actor(entry.user_id);
+        sqlx::query("SAVEPOINT replay").execute(&mut *conn).await?;
+        let ran = run(conn, &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await;
+        let ok = match ran {
+            Ok(_) => {
+                sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                true
+            }
+            Err(e) => {
+                sqlx::query("ROLLBACK TO replay").execute(&mut *conn).await?;
+                sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                tracing::warn!(command = entry.command.name(), seq = entry.seq, error = %e, "hub entry could not be replayed");
+                if own_seq.is_some() {
+                    // The hub took it, but on the hub's state it does nothing here: its author must know.
+                    let outcome = Outcome::Rejected {
+                        code: "not_replayable".into(),
+                        message: format!("Vom Hub angenommen, aber auf dem aktuellen Stand nicht ausführbar: {e}"),
+                        alternatives: vec![],
+                    };
+                    let json = serde_json::to_value(&entry.command).expect("command serialises");
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO inbox (client_seq, command_id, name, args, user_id, outcome, created_at) VALUES (?,?,?,?,?,?,?)",
+                    )
+                    .bind(own_seq)
+                    .bind(entry.origin.command_id().to_string())
+                    .bind(entry.command.name())
+                    .bind(json.get("args").map(|a| a.to_string()).unwrap_or_default())
+                    .bind(entry.user_id.map(|u| u.to_string()))
+                    .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
+                    .bind(ts(entry.hub_time))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                false
+            }
+        };
+        // The hub's versions count the entry whether or not it changed anything here.
+        set_versions(conn, &entry.versions).await?;
+        Ok(ok)
+    }
+
+    /// Runs the commands the hub has not put into its log yet on top again, oldest first.
+    async fn redo_pending(&self, conn: &mut SqliteConnection) -> Result<usize> {
+        let rows: Vec<(i64, String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT client_seq, name, args, user_id, created_at, secret_hash FROM outbox
+             WHERE undoable = 1 AND local_effect = 0 AND in_log = 0 AND status IN ('pending','applied') ORDER BY client_seq",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut redone = 0;
+        for (seq, name, args, user, at, hash) in rows {
+            // Erased arguments: nothing to run again.
+            let Some(command) = parse_command(&name, &args) else { continue };
+            let actor = replay_actor(user.parse().ok());
+            sqlx::query("SAVEPOINT redo").execute(&mut *conn).await?;
+            match run(conn, &actor, &command, Mode::Redo, parse_ts(&at), None, hash, Some(seq)).await {
+                Ok(_) => {
+                    sqlx::query("RELEASE redo").execute(&mut *conn).await?;
+                    sqlx::query("UPDATE outbox SET local_effect = 1 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
+                    redone += 1;
+                }
+                Err(e) => {
+                    // Someone else's change makes it impossible here now; it stays pending and the
+                    // hub decides (and will most likely send it to the inbox).
+                    sqlx::query("ROLLBACK TO redo").execute(&mut *conn).await?;
+                    sqlx::query("RELEASE redo").execute(&mut *conn).await?;
+                    sqlx::query("UPDATE sync_capture SET client_seq = NULL WHERE id = 1").execute(&mut *conn).await?;
+                    tracing::info!(command = %name, seq, error = %e, "pending command does not apply on the hub's newer state");
+                }
+            }
+        }
+        Ok(redone)
+    }
+
+    /// Notes the outcome of a sync attempt for the status bar.
+    pub async fn set_sync_error(&self, error: Option<&str>, upgrade_required: bool) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        set(&mut tx, K_LAST_ERROR, error).await?;
+        set(&mut tx, K_UPGRADE, upgrade_required.then_some("1")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn sync_status(&self) -> Result<SyncStatus> {
+        let mut conn = self.pool.acquire().await?;
+        let (pending, inbox_open): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'), (SELECT count(*) FROM inbox WHERE resolved_at IS NULL)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(SyncStatus {
+            enrolment: enrolment(&mut conn).await?,
+            last_sync_at: get(&mut conn, K_LAST_SYNC).await?.map(|t| parse_ts(&t)),
+            pending,
+            inbox_open,
+            last_error: get(&mut conn, K_LAST_ERROR).await?,
+            upgrade_required: get(&mut conn, K_UPGRADE).await?.is_some(),
+        })
+    }
+
+    /// Head of the audit hash chain (goes to the hub with every push).
+    pub async fn audit_head(&self) -> Result<Option<AuditHead>> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(row.map(|(seq, hash)| AuditHead { seq, hash }))
+    }
+
+    /// The clarification inbox, open entries first. Only the people who may give a command
+    /// see its entries (an educator sees attendance, the office applications, …).
+    pub async fn inbox(&self, actor: &Actor, include_resolved: bool) -> Result<Vec<InboxEntry>> {
+        let rows: Vec<(i64, String, String, String, Option<String>, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, command_id, name, args, user_id, outcome, created_at, resolved_at, resolution FROM inbox
+             WHERE resolved_at IS NULL OR ? ORDER BY resolved_at IS NOT NULL, id DESC",
+        )
+        .bind(include_resolved)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for (id, cid, name, args, user, outcome, at, resolved_at, resolution) in rows {
+            if !Command::permission_of(&name).is_some_and(|p| actor.role.allows(p)) {
+                continue;
+            }
+            out.push(InboxEntry {
+                id,
+                command_id: parse_id(&cid)?,
+                name,
+                args: serde_json::from_str(&args).unwrap_or(serde_json::Value::Null),
+                outcome: serde_json::from_str(&outcome).map_err(|e| StoreError::Conflict(format!("inbox entry {id}: {e}")))?,
+                user_id: user.and_then(|u| u.parse().ok()),
+                created_at: parse_ts(&at),
+                resolved_at: resolved_at.map(|t| parse_ts(&t)),
+                resolution,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Resolves an inbox entry. `Retry` gives the command again as a new command (new id,
+    /// today's base versions) under the guard of the person resolving it.
+    pub async fn resolve_inbox(&self, actor: &Actor, id: i64, action: InboxAction) -> Result<Option<crate::Receipt>> {
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT name, args, resolved_at FROM inbox WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        let (name, args, resolved) = row.ok_or(StoreError::NotFound { what: "inbox entry", id: id.to_string() })?;
+        if resolved.is_some() {
+            return Err(StoreError::Conflict("Dieser Eintrag ist bereits erledigt.".into()));
+        }
+        // The role must allow the command; on retry its own guard checks the record's scope.
+        let permission = Command::permission_of(&name).unwrap_or(Permission::ManageUsers);
+        if !actor.role.allows(permission) {
+            return Err(PermissionDenied { role: actor.role, permission, scope_note: None }.into());
+        }
+        let receipt = match action {
+            InboxAction::Dismiss => None,
+            InboxAction::Retry => {
+                let command = parse_command(&name, &args).ok_or_else(|| {
+                    StoreError::Conflict("Die Angaben dieses Eintrags wurden gelöscht; er kann nur verworfen werden.".into())
+                })?;
+                Some(self.execute(actor, command).await?)
+            }
+        };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE inbox SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL")
+            .bind(ts(self.now()))
+            .bind(match action {
+                InboxAction::Dismiss => "dismissed",
+                InboxAction::Retry => "retried",
+            })
+            .bind(actor.user_id.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit::actor_action(&mut tx, self, actor, "resolve_inbox", &[format!("inbox:{id}")]).await?;
+        tx.commit().await?;
+        Ok(receipt)
+    }
+
+    /// The synced state of this PC, table by table, without local-only columns: for tests that
+    /// check PCs converge.
+    pub async fn synced_state(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        let mut out = BTreeMap::new();
+        let mut conn = self.pool.acquire().await?;
+        for (t, info) in self.undo_tables.iter() {
+            if t == "sync_versions" {
+                continue;
+            }
+            let cols: Vec<&String> = info.columns.iter().filter(|c| !LOCAL_COLUMNS.contains(&(t.as_str(), c.as_str()))).collect();
+            let sql = format!(
+                "SELECT json_array({}) FROM \"{t}\" ORDER BY {}",
+                cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
+                info.pk.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+            );
+            let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+            out.insert(t.clone(), rows);
+        }
+        Ok(out)
+    }
+}
+
+/// Columns that are this PC's own business even in synced tables: local counters and the
+/// local order of attendance events, and the table versions (the hub's are in sync_versions).
+const LOCAL_COLUMNS: &[(&str, &str)] = &[
+    ("users", "failed_passwords"),
+    ("users", "failed_pins"),
+    ("users", "pin_locked"),
+    ("users", "last_failure_at"),
+    ("users", "pin_hash"),
+    ("attendance_events", "seq"),
+];
+
+async fn enrolment(conn: &mut SqliteConnection) -> Result<Option<Enrolment>> {
+    let (Some(hub), Some(device), Some(facility), Some(provider)) =
+        (get(conn, K_HUB).await?, get(conn, K_DEVICE).await?, get(conn, K_FACILITY).await?, get(conn, K_PROVIDER).await?)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Enrolment {
+        hub_url: hub,
+        device_id: parse_id(&device)?,
+        facility_id: parse_id(&facility)?,
+        provider_id: parse_id(&provider)?,
+    }))
+}
+
+async fn set_versions(conn: &mut SqliteConnection, versions: &Versions) -> Result<()> {
+    for (record, v) in versions {
+        sqlx::query("INSERT INTO sync_versions (record, version) VALUES (?, ?) ON CONFLICT(record) DO UPDATE SET version = MAX(version, excluded.version)")
+            .bind(record)
+            .bind(v)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replays and redos run as the author; the guard already ran (on the author's PC, and the
+/// hub checked the scope), so the role only has to be one that may act at all.
+fn replay_actor(user: Option<UserId>) -> Actor {
+    Actor { user_id: user.unwrap_or(UserId(uuid::Uuid::nil())), role: Role::ProviderAdmin, facility_id: None, groups: vec![] }
+}
+
+fn parse_command(name: &str, args: &str) -> Option<Command> {
+    let args: serde_json::Value = serde_json::from_str(args).ok()?;
+    if args.get("redacted").is_some() {
+        return None;
+    }
+    serde_json::from_value(serde_json::json!({ "name": name, "args": args })).ok()
+}
+
+fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Conflict(format!("invalid id in the sync data: {s}")))
+}

@@ -1,0 +1,231 @@
+//! One sync round and the loop around it.
+//!
+//! A round: push the outbox from the first unanswered command in batches of ≤ 500 (on 409 from
+//! the sequence the hub expects), store the answers, then pull the log until the hub has
+//! nothing newer (a snapshot the first time) and let the store rebase. Every step is durable
+//! before the next: a crash anywhere leaves the outbox and cursor consistent, and the next round
+//! repeats what is missing (the hub answers a repeated push with the stored result).
+
+use crate::backoff::Backoff;
+use crate::tokens::TokenStore;
+use crate::transport::{Transport, TransportError};
+use kitakontor_core::protocol::{Cursor, EnrolRequest, PullReply, PushRequest, RefreshRequest, Tokens, MAX_PULL, MAX_PUSH};
+use kitakontor_store::sync::Enrolment;
+use kitakontor_store::{Store, StoreError};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("Dieser PC ist nicht beim Hub angemeldet.")]
+    NotEnrolled,
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("Lokale Datenbank: {0}")]
+    Store(#[from] StoreError),
+    #[error("Anmeldedaten im Schlüsselbund: {0}")]
+    Tokens(String),
+}
+
+impl SyncError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Transport(t) if t.is_transient())
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub pulled: usize,
+    pub rejected: usize,
+    /// Hub entries this PC could not replay (a bug or a rule that differs between PC and hub).
+    pub not_replayable: usize,
+    pub token_refreshed: bool,
+}
+
+pub struct SyncEngine<T> {
+    store: Store,
+    transport: T,
+    tokens: TokenStore,
+    wake: Arc<Notify>,
+}
+
+impl<T: Transport> SyncEngine<T> {
+    pub fn new(store: Store, transport: T, tokens: TokenStore) -> Self {
+        SyncEngine { store, transport, tokens, wake: Arc::new(Notify::new()) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Notify it to sync at once (a new command, the user pressing "Jetzt synchronisieren").
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Enrols this PC with a one-time code from the hub's administrator; the tokens go to the
+    /// credential store, the binding into the database.
+    pub async fn enrol(&self, hub_url: &str, code: &str, device_name: &str) -> Result<Enrolment, SyncError> {
+        if self.store.enrolment().await?.is_some() {
+            return Err(StoreError::Conflict("Dieser PC ist bereits beim Hub angemeldet.".into()).into());
+        }
+        let reply = self.transport.enrol(&EnrolRequest { code: code.trim().to_uppercase(), device_name: device_name.into() }).await?;
+        let e = Enrolment {
+            hub_url: hub_url.into(),
+            device_id: reply.device_id,
+            facility_id: reply.facility_id,
+            provider_id: reply.provider_id,
+        };
+        self.tokens.set(&reply.tokens).map_err(SyncError::Tokens)?;
+        self.store.set_enrolment(&e).await?;
+        Ok(e)
+    }
+
+    /// One round: push everything, then pull everything.
+    pub async fn sync_once(&self) -> Result<SyncReport, SyncError> {
+        let result = self.round().await;
+        let (error, upgrade) = match &result {
+            Ok(_) => (None, false),
+            Err(e) => (Some(e.to_string()), matches!(e, SyncError::Transport(TransportError::UpgradeRequired(_)))),
+        };
+        self.store.set_sync_error(error.as_deref(), upgrade).await?;
+        result
+    }
+
+    async fn round(&self) -> Result<SyncReport, SyncError> {
+        let enrolment = self.store.enrolment().await?.ok_or(SyncError::NotEnrolled)?;
+        let mut report = SyncReport::default();
+        self.push_all(&enrolment, &mut report).await?;
+        self.pull_all(&mut report).await?;
+        Ok(report)
+    }
+
+    pub async fn push_all(&self, enrolment: &Enrolment, report: &mut SyncReport) -> Result<(), SyncError> {
+        let audit_head = self.store.audit_head().await?;
+        // Where the hub wants us to start when that is not our first unanswered command.
+        let mut resend_from: Option<i64> = None;
+        loop {
+            let Some(first) = self.store.first_pending_seq().await? else { return Ok(()) };
+            let from = resend_from.take().unwrap_or(first);
+            let commands = self.store.push_batch(from, MAX_PUSH).await?;
+            let req = PushRequest { device_id: enrolment.device_id, from_seq: from, commands, audit_head: audit_head.clone() };
+            let req = &req;
+            match self.authorised(report, |token| async move { self.transport.push(&token, req).await }).await {
+                Ok(reply) => {
+                    report.pushed += reply.results.len();
+                    report.rejected += reply.results.iter().filter(|r| !r.outcome.is_applied()).count();
+                    self.store.record_results(&reply.results).await?;
+                    if !reply.results.iter().any(|r| r.client_seq == first) && from <= first {
+                        return Err(TransportError::Server(format!("der Hub hat Befehl Nr. {first} nicht beantwortet")).into());
+                    }
+                }
+                // The hub lost answers (restored from a backup) or we skipped some: resend from there.
+                Err(SyncError::Transport(TransportError::Gap { expected })) if expected < from => resend_from = Some(expected),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub async fn pull_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let mut cursor = self.store.sync_cursor().await?;
+        if cursor == Cursor::default() {
+            let (header, entries) = self.authorised(report, |token| async move { self.transport.snapshot(&token).await }).await?;
+            report.pulled += entries.len();
+            let page = PullReply { entries, next_cursor: header.cursor.clone(), more: true, acked_seq: header.acked_seq };
+            report.not_replayable += self.store.apply_pull(&page).await?.failed;
+            cursor = header.cursor;
+        }
+        loop {
+            let c = cursor.clone();
+            let page = self
+                .authorised(report, |token| {
+                    let c = c.clone();
+                    async move { self.transport.pull(&token, &c, MAX_PULL).await }
+                })
+                .await?;
+            report.pulled += page.entries.len();
+            report.not_replayable += self.store.apply_pull(&page).await?.failed;
+            if !page.more {
+                return Ok(());
+            }
+            cursor = page.next_cursor;
+        }
+    }
+
+    /// Calls the hub with the current access token; on 401 refreshes the tokens once and
+    /// calls again. A refresh that fails for good leaves everything queued.
+    async fn authorised<R, F, Fut>(&self, report: &mut SyncReport, call: F) -> Result<R, SyncError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<R, TransportError>>,
+    {
+        let tokens = self.tokens.get().map_err(SyncError::Tokens)?.ok_or(SyncError::NotEnrolled)?;
+        match call(tokens.access_token.clone()).await {
+            Err(TransportError::Unauthorized) => {
+                let fresh = self.refresh(&tokens).await?;
+                report.token_refreshed = true;
+                Ok(call(fresh.access_token).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn refresh(&self, tokens: &Tokens) -> Result<Tokens, SyncError> {
+        let enrolment = self.store.enrolment().await?.ok_or(SyncError::NotEnrolled)?;
+        let fresh =
+            self.transport.refresh(&RefreshRequest { device_id: enrolment.device_id, refresh_token: tokens.refresh_token.clone() }).await?;
+        self.tokens.set(&fresh).map_err(SyncError::Tokens)?;
+        Ok(fresh)
+    }
+
+    /// Syncs forever: after a good round every `interval` (or at once when woken); after a
+    /// failure with growing pauses, probing the hub every few seconds so that a returning
+    /// network is used at once. Never gives up and never drops the outbox.
+    pub async fn run(&self, interval: Duration) {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.sync_once().await {
+                Ok(r) => {
+                    backoff.reset();
+                    if r.pushed + r.pulled > 0 {
+                        tracing::info!(pushed = r.pushed, pulled = r.pulled, rejected = r.rejected, "synced");
+                    }
+                    let _ = tokio::time::timeout(interval, self.wake.notified()).await;
+                }
+                Err(SyncError::NotEnrolled) => self.wake.notified().await,
+                Err(e) => {
+                    let pause = backoff.next(rand::random::<f64>());
+                    tracing::warn!(error = %e, attempt = backoff.attempts(), pause_s = pause.as_secs_f64(), "sync failed; retrying");
+                    self.wait_for_hub(pause).await;
+                }
+            }
+        }
+    }
+
+    /// Waits up to `pause`, returning early when woken or when the hub answers its health check.
+    async fn wait_for_hub(&self, pause: Duration) {
+        const PROBE: Duration = Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + pause;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return;
+            }
+            let step = PROBE.min(deadline - now);
+            if tokio::time::timeout(step, self.wake.notified()).await.is_ok() {
+                return;
+            }
+            if self.transport.health().await.is_ok() {
+                return;
+            }
+        }
+    }
+}
