@@ -441,7 +441,8 @@ impl World {
     }
 }
 
-async fn run_seed(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, DbKey)) -> Result<Vec<String>, String> {
+/// Both Kitas registered on the hub, four enrolled PCs, a director per Kita known to its PCs.
+async fn world(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, DbKey), places: [u32; 2]) -> Result<World, String> {
     let url = pg.url(db);
     let clock = ManualClock::new(start());
     let hub = Hub::connect(&url).await.map_err(|e| e.to_string())?.with_clock(clock.clock());
@@ -471,7 +472,7 @@ async fn run_seed(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, D
         rng: StdRng::seed_from_u64(seed),
     };
     // The city registers both Kitas with few places, so that PCs compete for them.
-    for (f, name, places) in [(FACILITY_A, "Kita A", 2), (FACILITY_B, "Kita B", 1)] {
+    for (f, name, places) in [(FACILITY_A, "Kita A", places[0]), (FACILITY_B, "Kita B", places[1])] {
         hub.upsert_facility(c::UpsertFacility {
             facility_id: f,
             provider_id: PROVIDER,
@@ -514,6 +515,12 @@ async fn run_seed(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, D
         w.director.insert(f, uid);
         w.pcs[pc].engine.sync_once().await.map_err(|e| e.to_string())?;
     }
+    Ok(w)
+}
+
+async fn run_seed(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, DbKey)) -> Result<Vec<String>, String> {
+    let mut w = world(pg, db, seed, template, [2, 1]).await?;
+    let (hub, clock, net) = (w.hub.clone(), w.hub_clock.clone(), w.net.clone());
     // Each Kita starts with children on its waiting list, known to all its PCs.
     for pc in [0usize, 3] {
         for _ in 0..3 {
@@ -725,5 +732,114 @@ fn sync_simulation() {
     }
     if let Some((seed, e)) = failures.first() {
         panic!("seed {seed} failed (replay: KITAKONTOR_SIM_SEED={seed} cargo test -p kitakontor-tests --test sync_sim): {e}");
+    }
+}
+
+/// BRIEF §4: two offices reserve the same (last) place while offline. Exactly one wins; the
+/// other gets an inbox entry with alternatives, and its provisional hold disappears.
+#[tokio::test]
+async fn two_offices_reserve_the_last_place_offline() {
+    let pg = TestPostgres::start().expect("PostgreSQL");
+    pg.create_database("lastplace").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = template(dir.path()).await;
+    let mut w = world(&pg, "lastplace", 7, &t, [1, 3]).await.unwrap();
+    // Two children on Kita A's waiting list, known to both office PCs.
+    let mut apps = vec![];
+    for i in 0..2u128 {
+        let (child, app) = (ChildId(Uuid::from_u128(0x200 + i)), ApplicationId(Uuid::from_u128(0x300 + i)));
+        let actor = w.actor(0);
+        let store = w.pcs[0].engine.store();
+        store
+            .execute(
+                &actor,
+                c::CreateChild {
+                    child_id: child,
+                    facility_id: FACILITY_A,
+                    group_id: None,
+                    first_name: ["Ida", "Ole"][i as usize].into(),
+                    last_name: "Krause".into(),
+                    birth_date: NaiveDate::from_ymd_opt(2025, 2, 1).unwrap(),
+                    address: Address::default(),
+                    municipality: "Leipzig".into(),
+                }
+                .into(),
+            )
+            .await
+            .unwrap();
+        store
+            .execute(
+                &actor,
+                c::SubmitApplication {
+                    application_id: app,
+                    child_id: child,
+                    choices: vec![FACILITY_A, FACILITY_B],
+                    wanted_start: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+                    care_type: CareType::Nursery,
+                    care_hours: CareHours::from_tenths(90).unwrap(),
+                    origin: ApplicationOrigin::Office,
+                }
+                .into(),
+            )
+            .await
+            .unwrap();
+        apps.push((app, child));
+    }
+    w.pcs[0].engine.sync_once().await.unwrap();
+    w.pcs[1].engine.sync_once().await.unwrap();
+    // The line is down; each office reserves the one place for "its" child.
+    let start_date = NaiveDate::from_ymd_opt(2026, 8, 1).unwrap();
+    let mut holds = vec![];
+    for (pc, (app, _)) in [(0usize, apps[0]), (1, apps[1])] {
+        let id = ReservationId(Uuid::from_u128(0x100 + pc as u128));
+        let actor = w.actor(pc);
+        w.pcs[pc]
+            .engine
+            .store()
+            .execute(&actor, c::ReservePlace { reservation_id: id, application_id: app, facility_id: FACILITY_A, start_date }.into())
+            .await
+            .expect("offline, each PC sees the place free");
+        holds.push(id);
+    }
+    // The line is back.
+    for _ in 0..2 {
+        for pc in [1usize, 0] {
+            w.pcs[pc].engine.sync_once().await.unwrap();
+        }
+    }
+    let mut won = 0;
+    for pc in [0usize, 1] {
+        let store = w.pcs[pc].engine.store();
+        let actor = w.actor(pc);
+        let inbox = store.inbox(&actor, false).await.unwrap();
+        let statuses: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, status FROM reservations ORDER BY id").fetch_all(store.pool()).await.unwrap();
+        assert_eq!(statuses.len(), 1, "PC {pc}: only the winner's hold exists: {statuses:?}");
+        assert_eq!(statuses[0].1, "confirmed", "the hub confirmed the winner's hold");
+        match inbox.as_slice() {
+            [] => won += 1,
+            [e] => {
+                assert_eq!(e.name, "ReservePlace");
+                match &e.outcome {
+                    Outcome::Rejected { code, message, alternatives } => {
+                        assert_eq!(code, "no_place");
+                        assert!(message.contains("Kita A"), "{message}");
+                        assert_eq!(alternatives.len(), 1);
+                        assert_eq!((alternatives[0].facility_id, alternatives[0].free_places), (FACILITY_B, 3));
+                    }
+                    other => panic!("expected a rejection, got {other:?}"),
+                }
+            }
+            more => panic!("PC {pc}: unexpected inbox {more:?}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one office wins the place");
+    assert_eq!(
+        w.pcs[0].engine.store().synced_state().await.unwrap(),
+        w.pcs[1].engine.store().synced_state().await.unwrap(),
+        "both PCs show the same state"
+    );
+    for pc in w.pcs.drain(..) {
+        pc.engine.store().clone().close().await;
     }
 }

@@ -255,6 +255,7 @@ async fn a_kita_day_in_the_real_window() {
         let ui = Ui { c: driven };
         run(&ui, &inbox).await;
         billing(&ui, &documents).await;
+        clarification(&ui).await;
     })
     .await;
     let _ = client.close().await;
@@ -532,4 +533,63 @@ async fn billing(ui: &Ui, documents: &Path) {
     ui.el("pdf-close").await.send_keys("\u{E00C}").await.unwrap();
     ui.gone("pdf-preview").await;
     assert!(files_under(documents).iter().any(|p| p.parent().is_some_and(|d| d.ends_with("Verträge"))), "the contract was saved");
+}
+
+/// Sync on a PC that is not enrolled (the demo): the status bar says so, the clarification
+/// inbox shows the demo's two hub answers, one is dismissed and the count drops; the settings
+/// offer the connection to the hub. The director is logged in (end of `billing`).
+async fn clarification(ui: &Ui) {
+    ui.wait_text("sync-state", "Offline-Betrieb (nicht mit dem Hub verbunden)").await;
+    assert!(ui.c.find_all(Locator::Css("[data-testid=\"sync-now\"]")).await.unwrap().is_empty(), "nothing to sync offline");
+    assert_eq!(ui.attr("sync-inbox", "data-count").await.as_deref(), Some("2"));
+    assert_eq!(ui.text_of("nav-clarification-count").await.trim_start().chars().next(), Some('2'));
+    ui.click("sync-inbox").await;
+    ui.el("screen-clarification").await;
+    let entries = ui
+        .poll(
+            "both demo entries",
+            r#"const e = [...document.querySelectorAll('[data-testid^="inbox-entry-"]')];
+               return e.length >= 2 ? e.map(x => ({ id: x.dataset.testid.slice('inbox-entry-'.length), name: x.dataset.name, status: x.dataset.status })) : null;"#,
+        )
+        .await;
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let find = |name: &str| {
+        entries.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} in {entries:?}"))["id"].as_str().unwrap().to_string()
+    };
+    let (conflict, rejected) = (find("UpdateChild"), find("ReservePlace"));
+    let table = ui.text_of(&format!("inbox-fields-{conflict}")).await;
+    assert!(table.contains("Stand im Hub") && table.contains("Ihre Eingabe") && table.contains("Nachname"), "{table}");
+    assert!(table.contains("-Brandt"), "our value: {table}");
+    let card = ui.text_of(&format!("inbox-entry-{conflict}")).await;
+    assert!(card.contains("Stammdaten ändern") && card.contains("Sabine Sonnenschein"), "{card}");
+    let alternatives = ui.text_of(&format!("inbox-alternatives-{rejected}")).await;
+    assert!(alternatives.contains("Kita Auenwald"), "{alternatives}");
+    assert!(ui.text_of(&format!("inbox-message-{rejected}")).await.contains("Kein freier"), "the hub's reason");
+    ui.shot("15-klaerungsbedarf").await;
+
+    // Dismiss the refused reservation: a confirmation first, then the entry and a count go.
+    ui.click(&format!("inbox-dismiss-{rejected}")).await;
+    ui.el("inbox-confirm").await;
+    ui.click("inbox-confirm-yes").await;
+    ui.gone(&format!("inbox-entry-{rejected}")).await;
+    ui.wait_text("sync-inbox", "Klärungsbedarf: 1").await;
+    ui.el(&format!("inbox-entry-{conflict}")).await;
+    let status = ui.invoke("sync_status", None).await.unwrap();
+    assert_eq!(status["inbox_open"], 1, "{status}");
+    assert!(status["enrolment"].is_null());
+
+    // The hub connection in the settings (directors manage accounts). Rust checks the address.
+    ui.nav("settings").await;
+    ui.el("hub-form").await;
+    let refused = ui
+        .invoke("enrol", Some(json!({ "hub_url": "http://hub.leipzig.de", "code": "ABCDE", "device_name": "Büro-PC 1" })))
+        .await
+        .expect_err("plain http to another host");
+    assert_eq!(refused["code"], "invalid_input", "{refused}");
+    ui.el("hub-url").await.send_keys("https://hub.leipzig.de").await.unwrap();
+    ui.el("hub-code").await.send_keys("K7M2Q-9XW4T-HB3NR-5VDJC").await.unwrap();
+    ui.el("hub-device-name").await.send_keys("Büro-PC 1").await.unwrap();
+    ui.el("hub-connection").await;
+    ui.shot("16-hub-verbindung").await;
 }

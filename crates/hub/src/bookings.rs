@@ -8,7 +8,7 @@
 
 use crate::apply::{self, Effect, Rejection};
 use crate::city::{self, facility_name};
-use crate::error::{sqlstate, EXCLUSION_VIOLATION};
+use crate::error::{sqlstate, DEADLOCK, EXCLUSION_VIOLATION};
 use crate::policy::RecordScope;
 use crate::{records, Hub, HubError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 /// At most this many alternatives with a refused reservation.
 const MAX_ALTERNATIVES: i64 = 5;
+/// Collisions with concurrent reservations before giving up (each one means another
+/// transaction committed or lost a booking, so this is never reached in practice).
+const MAX_SLOT_ATTEMPTS: u32 = 1000;
 
 fn when(t: DateTime<Utc>) -> String {
     format!("{} {} UTC", de::date(t.date_naive()), t.format("%H:%M"))
@@ -67,12 +70,18 @@ pub(crate) async fn reserve(conn: &mut PgConnection, c: &cmd::ReservePlace, now:
         .map(|r| r.0)
         .unwrap_or(0);
 
+    let mut attempts = 0;
     let slot = loop {
+        attempts += 1;
+        if attempts > MAX_SLOT_ATTEMPTS {
+            return Err(HubError::Db(sqlx::Error::Protocol("no slot after repeated collisions".into())));
+        }
+        // Any free slot, picked at random: concurrent reservations rarely pick the same one.
         let free: Option<(i32,)> = sqlx::query_as(
             "SELECT s FROM generate_series(1, $1::int4) AS s
              WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.active AND b.facility_id = $2 AND b.care_type = $3 AND b.slot = s
                                AND b.period && daterange($4, NULL, '[)'))
-             ORDER BY s LIMIT 1",
+             ORDER BY random() LIMIT 1",
         )
         .bind(capacity)
         .bind(c.facility_id.0)
@@ -91,7 +100,9 @@ pub(crate) async fn reserve(conn: &mut PgConnection, c: &cmd::ReservePlace, now:
         };
         // A concurrent transaction may have taken the slot since we looked: the constraint
         // refuses our row (SQLSTATE 23P01), the savepoint keeps our transaction alive, and the
-        // next look (a new statement, a new snapshot) sees their booking.
+        // next look (a new statement, a new snapshot) sees their booking. Two transactions that
+        // insert the same slot at the same moment wait for each other inside the constraint
+        // check; PostgreSQL resolves that as a deadlock (40P01) in one of them: same remedy.
         sqlx::query("SAVEPOINT slot").execute(&mut *conn).await?;
         let inserted = sqlx::query(
             "INSERT INTO bookings (id, facility_id, care_type, slot, period, kind, active, expires_at, application_id, child_id, created_at)
@@ -113,7 +124,7 @@ pub(crate) async fn reserve(conn: &mut PgConnection, c: &cmd::ReservePlace, now:
                 sqlx::query("RELEASE SAVEPOINT slot").execute(&mut *conn).await?;
                 break slot;
             }
-            Err(e) if sqlstate(&e).as_deref() == Some(EXCLUSION_VIOLATION) => {
+            Err(e) if matches!(sqlstate(&e).as_deref(), Some(EXCLUSION_VIOLATION | DEADLOCK)) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT slot").execute(&mut *conn).await?;
             }
             Err(e) => return Err(e.into()),

@@ -88,5 +88,7 @@ pub(crate) fn sqlstate(e: &sqlx::Error) -> Option<String> {
 
 /// SQLSTATE 23P01: an exclusion constraint refused the row (a double booking).
 pub(crate) const EXCLUSION_VIOLATION: &str = "23P01";
+/// SQLSTATE 40P01: PostgreSQL broke a deadlock by failing this statement.
+pub(crate) const DEADLOCK: &str = "40P01";
 /// SQLSTATE 23505: a unique constraint refused the row.
 pub(crate) const UNIQUE_VIOLATION: &str = "23505";

@@ -6,7 +6,7 @@
 //! acknowledged as applied and logs nothing.
 
 use crate::apply;
-use crate::error::{sqlstate, UNIQUE_VIOLATION};
+use crate::error::{sqlstate, DEADLOCK, UNIQUE_VIOLATION};
 use crate::records;
 use crate::{DeviceAuth, Hub, HubError};
 use kitakontor_core::command::SCHEMA_VERSION;
@@ -46,7 +46,15 @@ impl Hub {
         let mut results = Vec::with_capacity(req.commands.len());
         let last = req.commands.len().saturating_sub(1);
         for (i, pc) in req.commands.iter().enumerate() {
-            results.push(self.push_one(auth, &device_name, pc, i == last).await?);
+            // A deadlock PostgreSQL broke in our transaction: nothing of it was stored, run it again.
+            let mut attempt = 1;
+            let result = loop {
+                match self.push_one(auth, &device_name, pc, i == last).await {
+                    Err(HubError::Db(e)) if attempt < 3 && sqlstate(&e).as_deref() == Some(DEADLOCK) => attempt += 1,
+                    other => break other?,
+                }
+            };
+            results.push(result);
         }
         let acked_seq = results.last().map(|r| r.client_seq.max(acked)).unwrap_or(acked);
         tracing::debug!(device_id = %auth.device_id, commands = results.len(), acked_seq, "push handled");

@@ -309,8 +309,8 @@ async fn capacity_cannot_shrink_below_the_places_in_use() {
         let (_, app) = child_with_application(&mut pc, &e.hub, name).await;
         assert!(try_reserve(&mut pc, &e.hub, app).await.0.is_applied());
     }
-    let r = e.hub.upsert_facility(facility(FAC_A, PROVIDER, "Kita Sonnenblume", 1, 3)).await;
-    assert!(matches!(r, Err(HubError::BadRequest(_))), "{r:?}");
+    let refused = e.hub.upsert_facility(facility(FAC_A, PROVIDER, "Kita Sonnenblume", 1, 3)).await;
+    assert!(matches!(refused, Err(HubError::BadRequest(_))), "{refused:?}");
     pc.versions.insert(r("facility", FAC_A), 1);
     let o = pc.send(&e.hub, facility(FAC_A, PROVIDER, "Kita Sonnenblume", 1, 3), &[r("facility", FAC_A)]).await;
     assert_eq!(rejected_code(&o), Some("capacity_below_bookings"), "{o:?}");

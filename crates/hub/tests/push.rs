@@ -219,11 +219,28 @@ async fn deleting_a_child_removes_it_from_the_read_models() {
     let (child, _) = child_with_application(&mut d, &e.hub, "Weg").await;
     let out = d.send(&e.hub, c::DeleteChild { child_id: child }, &[r("child", child)]).await;
     assert!(out.is_applied(), "{out:?}");
-    let (children, fields): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM children), (SELECT count(*) FROM record_fields WHERE ref = $1)")
-            .bind(r("child", child))
-            .fetch_one(e.hub.pool())
-            .await
-            .unwrap();
-    assert_eq!((children, fields), (0, 0));
+    let (children, applications, fields): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM children), (SELECT count(*) FROM applications), (SELECT count(*) FROM record_fields WHERE ref = $1)",
+    )
+    .bind(r("child", child))
+    .fetch_one(e.hub.pool())
+    .await
+    .unwrap();
+    assert_eq!((children, applications, fields), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn reset_empties_the_hub() {
+    let e = env().await;
+    city(&e.hub).await;
+    let mut d = enrol(&e.hub, FAC_A, "PC").await;
+    child_with_application(&mut d, &e.hub, "Weg").await;
+    e.hub.reset().await.unwrap();
+    assert_eq!(log_rows(&e.hub).await, 0);
+    assert!(e.hub.devices().await.unwrap().is_empty());
+    assert!(e.hub.free_places(day(2027, 8, 1)).await.unwrap().is_empty());
+    // The log's sequence starts again.
+    city(&e.hub).await;
+    let seq: i64 = sqlx::query_scalar("SELECT min(seq) FROM log").fetch_one(e.hub.pool()).await.unwrap();
+    assert_eq!(seq, 1);
 }
