@@ -28,50 +28,14 @@ done
 # The second facility must be another one.
 [ "$facility_id" = "$second_id" ] && second_id=01930000-0000-7000-8000-0000000000f1
 
-# PostgreSQL's programs (Debian package postgresql).
-find_bindir() {
-  local d
-  if command -v pg_config >/dev/null 2>&1; then
-    d="$(pg_config --bindir)"; [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
-  fi
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
-  done
-  d="$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")"
-  [ -x "$d/initdb" ] && echo "$d"
-}
-bindir="$(find_bindir || true)"
-if [ -z "$bindir" ]; then
-  echo "hub-demo: installing PostgreSQL (Debian package postgresql)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql
-  bindir="$(find_bindir)"
-fi
-
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kitakontor/target}"
 cargo build --locked -p kitakontor-hub
 hub="$CARGO_TARGET_DIR/debug/kitakontor-hub"
 
-# PostgreSQL refuses to run as root: then the folder belongs to, and the server runs as, postgres.
-tmp="$(mktemp -d /tmp/kitakontor-hub-demo.XXXXXX)"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres: "$tmp"
-cleanup() {
-  as_pg "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source scripts/lib-pg.sh
+pg_start_throwaway hub-demo
 
-port=55432
-while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-as_pg "$bindir/initdb" -D "$tmp/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
-as_pg "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/postgres.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp" start >/dev/null
-as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres kitakontor_hub
-
-export KITAKONTOR_HUB_DATABASE_URL="postgres://postgres@127.0.0.1:$port/kitakontor_hub"
 export KITAKONTOR_HUB_LISTEN="$listen"
 "$hub" migrate
 "$hub" facility add --id "$facility_id" --provider-id "$provider_id" \

@@ -15,6 +15,9 @@ packages=(
   poppler-utils qpdf libxml2-utils
   # Opening PDFs in the desktop's viewer
   xdg-utils
+  # The hub's database: its tests and the sync simulation start their own throwaway cluster
+  # (initdb + pg_ctl from this package), the demo hub too
+  postgresql
 )
 need=()
 for pkg in "${packages[@]}"; do

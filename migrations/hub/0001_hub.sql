@@ -146,6 +146,7 @@ CREATE TABLE devices (
     enrolled_at     timestamptz NOT NULL,
     revoked_at      timestamptz,
     last_push_at    timestamptz,
+    last_pull_at    timestamptz,
     audit_head_seq  bigint,
     audit_head_hash text
 );

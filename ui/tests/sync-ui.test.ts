@@ -42,6 +42,8 @@ describe('status bar texts', () => {
     expect(down.error).toBe('Hub nicht erreichbar – neuer Versuch läuft');
     expect(down.errorDetail).toBe('Hub nicht erreichbar: tcp connect error');
     expect(syncView(status({ last_error: 'Hub-Fehler: Interner Fehler des Hubs' }), NOW).error).toBe('Hub-Fehler: Interner Fehler des Hubs – neuer Versuch läuft');
+    // The hub answers, but its database is away (503): for the office that is "not reachable" too.
+    expect(syncView(status({ last_error: 'Hub-Fehler: Der Hub ist gerade nicht erreichbar; bitte später erneut versuchen' }), NOW).error).toBe('Hub nicht erreichbar – neuer Versuch läuft');
     const old = syncView(status({ upgrade_required: true, last_error: 'Der Hub verlangt eine neuere Version von Kitakontor: 2' }), NOW);
     expect(old.upgrade).toBe('Update erforderlich');
     expect(old.error).toBeNull();
@@ -112,6 +114,7 @@ describe('SyncIndicator', () => {
     show(status({ last_error: 'Hub nicht erreichbar: connection refused', pending: 1 }));
     expect(text('sync-error')).toBe('Hub nicht erreichbar – neuer Versuch läuft');
     expect(q('sync-error')?.getAttribute('title')).toBe('Hub nicht erreichbar: connection refused');
+    expect(q('sync-state')?.classList.contains('trouble')).toBe(true);
     expect(text('sync-pending')).toBe('1 Änderung wartet');
   });
 

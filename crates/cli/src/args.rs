@@ -417,18 +417,52 @@ pub struct BenchArgs {
     pub children: u32,
     #[arg(long, default_value_t = 2000)]
     pub iterations: u32,
-    /// Was gemessen wird: Suche und Belegung (search) oder Abrechnung (billing)
+    /// Was gemessen wird: Suche und Belegung (search), Abrechnung (billing), Abgleich mit dem Hub
+    /// (sync-push, sync-initial) oder der Hub unter Last (hub-load)
     #[arg(long, value_enum, default_value_t = BenchWhat::Search)]
     pub what: BenchWhat,
     /// Familien für --what billing
     #[arg(long, default_value_t = 300)]
     pub families: u32,
+    /// Adresse des Hubs für --what sync-push|sync-initial|hub-load
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// Datei mit Anmeldecodes, einer pro Zeile (kitakontor-hub enrol-code --count N)
+    #[arg(long)]
+    pub codes_file: Option<PathBuf>,
+    /// Einrichtung (Id) auf dem Hub, zu der die Codes gehören
+    #[arg(long)]
+    pub facility: Option<String>,
+    /// Träger (Id) dieser Einrichtung
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Offline erfasste Befehle für --what sync-push
+    #[arg(long, default_value_t = 1000)]
+    pub commands: u32,
+    /// Datensätze für --what sync-initial
+    #[arg(long, default_value_t = 50_000)]
+    pub rows: u32,
+    /// Gleichzeitige PCs für --what hub-load
+    #[arg(long, default_value_t = 500)]
+    pub devices: u32,
+    /// Befehle pro Sendung für --what hub-load
+    #[arg(long, default_value_t = 10)]
+    pub batch: u32,
+    /// Sendungen pro PC für --what hub-load
+    #[arg(long, default_value_t = 20)]
+    pub pushes: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchWhat {
     Search,
     Billing,
+    /// 1.000 Offline-Befehle an den Hub senden
+    SyncPush,
+    /// Erster Abgleich eines neuen PCs mit 50.000 Datensätzen
+    SyncInitial,
+    /// Lastgenerator: viele PCs senden gleichzeitig an den Hub
+    HubLoad,
 }
 
 #[derive(Subcommand)]

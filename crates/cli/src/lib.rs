@@ -7,6 +7,7 @@
 mod args;
 mod bench;
 mod bench_billing;
+mod bench_sync;
 mod billing;
 mod output;
 mod stress;
@@ -352,6 +353,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(a) => match a.what {
             BenchWhat::Search => bench::run(&out, a).await,
             BenchWhat::Billing => bench_billing::run(&out, a).await,
+            BenchWhat::SyncPush | BenchWhat::SyncInitial | BenchWhat::HubLoad => bench_sync::run(&out, a).await,
         },
         Cmd::Stress { seed, count } => {
             let store = open(&cli).await?;

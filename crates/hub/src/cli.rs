@@ -36,6 +36,9 @@ pub enum Command {
         /// Gültigkeit in Stunden
         #[arg(long, default_value_t = 72)]
         valid_hours: u32,
+        /// So viele Codes (je einer pro Zeile), z. B. für alle PCs einer Einrichtung
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
     /// Listet die angemeldeten Geräte
     Devices,
@@ -172,10 +175,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .await?;
             println!("Einrichtung „{name}“ ({}) gespeichert.", a.id);
         }
-        Command::EnrolCode { facility, valid_hours } => {
-            let code = hub.create_enrolment_code(facility, chrono::Duration::hours(i64::from(valid_hours))).await?;
-            println!("{code}");
-            eprintln!("Anmeldecode für Einrichtung {facility}, gültig {valid_hours} Stunden, nur einmal verwendbar.");
+        Command::EnrolCode { facility, valid_hours, count } => {
+            for _ in 0..count {
+                let code = hub.create_enrolment_code(facility, chrono::Duration::hours(i64::from(valid_hours))).await?;
+                println!("{code}");
+            }
+            eprintln!("{count} Anmeldecode(s) für Einrichtung {facility}, gültig {valid_hours} Stunden, jeder nur einmal verwendbar.");
         }
         Command::Devices => {
             let devices = hub.devices().await?;

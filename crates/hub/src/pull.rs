@@ -101,6 +101,9 @@ impl Hub {
         let next_cursor = rows.last().map(LogRow::cursor).unwrap_or_else(|| cursor.clone());
         let entries = rows.iter().map(LogRow::entry).collect::<Result<Vec<_>, _>>()?;
         let acked_seq = acked(&mut conn, auth).await?;
+        if !entries.is_empty() {
+            make_durable(&mut conn, auth, self.now()).await?;
+        }
         Ok(PullReply { more: entries.len() == limit, entries, next_cursor, acked_seq })
     }
 
@@ -116,6 +119,7 @@ impl Hub {
             .await?;
         tx.commit().await?;
         let entries = rows.iter().map(LogRow::entry).collect::<Result<Vec<_>, _>>()?;
+        make_durable(&mut *self.pool.acquire().await?, auth, self.now()).await?;
         Ok((header, entries))
     }
 
@@ -171,4 +175,13 @@ impl SnapshotStream {
     pub fn into_body(self) -> impl Stream<Item = Result<Bytes, HubError>> + Send + 'static {
         futures_util::stream::unfold(self.receive, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
     }
+}
+
+/// Push commits all but the last command of a batch with `synchronous_commit = off` (see
+/// `push`), so an entry can be visible before its WAL is on disk. Before a device receives
+/// entries, one synchronous commit here flushes the WAL up to now: what a device has seen
+/// survives a crash of the database server.
+async fn make_durable(conn: &mut sqlx::PgConnection, auth: &DeviceAuth, now: chrono::DateTime<chrono::Utc>) -> Result<(), HubError> {
+    sqlx::query("UPDATE devices SET last_pull_at = $2 WHERE id = $1").bind(auth.device_id.0).bind(now).execute(&mut *conn).await?;
+    Ok(())
 }

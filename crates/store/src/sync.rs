@@ -399,9 +399,15 @@ impl Store {
             let key = info.pk.iter().map(|c| format!("\"{c}\" = json_extract(?1, '$.{c}')")).collect::<Vec<_>>().join(" AND ");
             let sql = match op.as_str() {
                 "I" => format!("DELETE FROM \"{tbl}\" WHERE {key}"),
+                // A PC's own columns (login counters, PIN) are not the command's to restore.
                 "U" => format!(
                     "UPDATE \"{tbl}\" SET {} WHERE {}",
-                    info.columns.iter().map(|c| format!("\"{c}\" = json_extract(?2, '$.{c}')")).collect::<Vec<_>>().join(", "),
+                    info.columns
+                        .iter()
+                        .filter(|c| !LOCAL_COLUMNS.contains(&(tbl.as_str(), c.as_str())))
+                        .map(|c| format!("\"{c}\" = json_extract(?2, '$.{c}')"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     key
                 ),
                 _ => format!(

@@ -51,7 +51,7 @@ export function syncView(s: SyncStatus, now: Date): SyncView {
   const pending = s.pending === 0 ? null : s.pending === 1 ? t('sync.pendingOne') : t('sync.pendingMany', { n: s.pending });
   let error: string | null = null;
   if (s.last_error && !s.upgrade_required) {
-    error = /^Hub nicht erreichbar/.test(s.last_error) ? t('sync.unreachable') : t('sync.failed', { message: s.last_error });
+    error = /nicht erreichbar/.test(s.last_error) ? t('sync.unreachable') : t('sync.failed', { message: s.last_error });
   }
   return {
     enrolled: true,
