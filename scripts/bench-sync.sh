@@ -4,6 +4,8 @@
 #   2. a fresh PC's first sync of a facility with 50,000 rows,
 #   3. the load generator: 500 simulated PCs pushing at the same time.
 # Each on its own facility, so the figures do not mix. Prints the figures (and JSON with --json).
+# BENCH_ONLY="push initial load" picks parts; BENCH_ROWS changes the 50,000; BENCH_WRAP prefixes
+# the benchmark process (e.g. "perf record -g -o /tmp/perf.data --").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 json=""; [ "${1:-}" = "--json" ] && json="--json"
@@ -32,7 +34,8 @@ hub_pid=$!
 pg_after_stop="kill $hub_pid 2>/dev/null; wait $hub_pid 2>/dev/null || true"
 for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-bench() { "$kk" $json bench --hub "http://127.0.0.1:$port" --codes-file "$pg_tmp/codes-$1" --facility "${facility[$1]}" --provider "$provider" "${@:2}"; }
-echo "== 1.000 Offline-Befehle senden"; bench push --what sync-push --commands 1000
-echo "== Erster Abgleich, 50.000 Datensätze"; bench initial --what sync-initial --rows 50000
-echo "== Hub unter Last: 500 PCs"; bench load --what hub-load --devices 500 --batch 10 --pushes 20
+bench() { ${BENCH_WRAP:-} "$kk" $json bench --hub "http://127.0.0.1:$port" --codes-file "$pg_tmp/codes-$1" --facility "${facility[$1]}" --provider "$provider" "${@:2}"; }
+only="${BENCH_ONLY:-push initial load}"
+case " $only " in *" push "*) echo "== 1.000 Offline-Befehle senden"; bench push --what sync-push --commands 1000 ;; esac
+case " $only " in *" initial "*) echo "== Erster Abgleich, ${BENCH_ROWS:-50000} Datensätze"; bench initial --what sync-initial --rows "${BENCH_ROWS:-50000}" ;; esac
+case " $only " in *" load "*) echo "== Hub unter Last: 500 PCs"; bench load --what hub-load --devices 500 --batch 10 --pushes 20 ;; esac

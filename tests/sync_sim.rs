@@ -266,7 +266,7 @@ impl World {
         let tokens = Arc::new(MemoryStore::default());
         let engine = self.open_pc(&path, &self.template_key, skew, tokens.clone()).await;
         let code = self.hub.create_enrolment_code(facility, Duration::hours(1)).await.unwrap();
-        let e = engine.enrol("sim:", &code, name).await.unwrap();
+        let e = engine.enrol("sim:", &code, name, None).await.unwrap();
         self.net.lock().unwrap().scope.insert(e.device_id, facility);
         self.pcs.push(Pc { name: name.into(), path, key: self.template_key.clone(), device: e.device_id, facility, skew, engine, tokens });
         self.pcs.len() - 1

@@ -160,7 +160,7 @@ impl App {
             ));
         }
         let engine = SyncEngine::new(self.store.clone(), HttpTransport::new(&url)?, TokenStore::new(self.secrets.clone()));
-        match engine.enrol(&url, code, name).await {
+        match engine.enrol(&url, code, name, Some(&actor)).await {
             Ok(e) => {
                 tracing::info!(hub = %e.hub_url, device = %e.device_id, "PC enrolled with the hub");
                 Ok(e)

@@ -103,7 +103,7 @@ async fn pc(
         HttpTransport::new(hub).map_err(kitakontor_sync::SyncError::from)?,
         TokenStore::new(Arc::new(MemoryStore::default())),
     );
-    engine.enrol(hub, &codes.next()?, name).await?;
+    engine.enrol(hub, &codes.next()?, name, None).await?;
     Ok((engine, Actor { user_id: uid, role: Role::Director, facility_id: Some(facility), groups: vec![] }))
 }
 
@@ -204,6 +204,8 @@ struct InitialFigures {
     ingest_commands_per_s: f64,
     initial_sync_s: f64,
     initial_rows_per_s: f64,
+    hub_answer_s: f64,
+    apply_s: f64,
 }
 
 async fn initial(
@@ -238,12 +240,14 @@ async fn initial(
         ingest_commands_per_s: report.pushed as f64 / ingest,
         initial_sync_s: initial,
         initial_rows_per_s: r.pulled as f64 / initial,
+        hub_answer_s: r.pull_wait.as_secs_f64(),
+        apply_s: r.apply.as_secs_f64(),
     };
     out.value(
         &f,
         &format!(
-            "Hub aufgefüllt: {} Befehle in {:.2} s ({:.0}/s)\nErster Abgleich eines neuen PCs: {} Einträge in {:.2} s = {:.0} Zeilen/s",
-            report.pushed, f.ingest_s, f.ingest_commands_per_s, f.rows, f.initial_sync_s, f.initial_rows_per_s
+            "Hub aufgefüllt: {} Befehle in {:.2} s ({:.0}/s)\nErster Abgleich eines neuen PCs: {} Einträge in {:.2} s = {:.0} Zeilen/s\n  davon Antwort des Hubs {:.2} s, Einarbeiten {:.2} s",
+            report.pushed, f.ingest_s, f.ingest_commands_per_s, f.rows, f.initial_sync_s, f.initial_rows_per_s, f.hub_answer_s, f.apply_s
         ),
     );
     Ok(())

@@ -44,7 +44,7 @@ pub async fn sync(cli: &Cli, out: &Out, cmd: &SyncCmd) -> Result<()> {
                 })
                 .into());
             }
-            let e = engine(cli, store, Some(hub)).await?.enrol(hub, code, name).await?;
+            let e = engine(cli, store, Some(hub)).await?.enrol(hub, code, name, Some(&actor)).await?;
             out.value(&e, &format!("Angemeldet beim Hub {} als Gerät {} (Einrichtung {})", e.hub_url, e.device_id, e.facility_id));
         }
         SyncCmd::Now => {

@@ -970,10 +970,11 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
         AttendanceKind::Absence(t) => Some(t.code().to_string()),
         _ => None,
     };
-    let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM attendance_events").fetch_one(&mut *ctx.conn).await?;
     let recorder = ctx.actor.user_id.to_string();
+    // The local order of events (`seq`) is taken in the same statement.
     ctx.exec(
-        "INSERT INTO attendance_events (id, child_id, date, kind, absence_type, at, corrects, recorded_by, seq) VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO attendance_events (id, child_id, date, kind, absence_type, at, corrects, recorded_by, seq)
+         SELECT ?,?,?,?,?,?,?,?, COALESCE(MAX(seq), 0) + 1 FROM attendance_events",
         &[
             s(c.event_id),
             s(c.child_id),
@@ -983,7 +984,6 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
             s(ts(c.at)),
             c.corrects.map(|x| x.to_string()),
             s(recorder),
-            s(seq),
         ],
     )
     .await?;

@@ -223,9 +223,10 @@ async fn get(conn: &mut SqliteConnection, key: &str) -> Result<Option<String>> {
 }
 
 impl Store {
-    /// Binds this PC to a hub facility. Refused when the PC is enrolled already (revoke first)
-    /// or when its data belongs to another facility.
-    pub async fn set_enrolment(&self, e: &Enrolment) -> Result<()> {
+    /// Binds this PC to a hub facility, with an audit row naming who did it (`None`: a PC
+    /// without accounts yet, being restored from the hub). Refused when the PC is enrolled
+    /// already (revoke first) or when its data belongs to another facility.
+    pub async fn set_enrolment(&self, e: &Enrolment, by: Option<&Actor>) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if get(&mut tx, K_DEVICE).await?.is_some() {
             return Err(StoreError::Conflict("Dieser PC ist bereits beim Hub angemeldet.".into()));
@@ -241,6 +242,8 @@ impl Store {
         set(&mut tx, K_DEVICE, Some(&e.device_id.to_string())).await?;
         set(&mut tx, K_FACILITY, Some(&e.facility_id.to_string())).await?;
         set(&mut tx, K_PROVIDER, Some(&e.provider_id.to_string())).await?;
+        let system = replay_actor(None);
+        audit::actor_action(&mut tx, self, by.unwrap_or(&system), "enrol", &[format!("device:{}", e.device_id)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -358,13 +361,24 @@ impl Store {
             sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
             let me: Option<DeviceId> = get(&mut tx, K_DEVICE).await?.and_then(|d| d.parse().ok());
             stats.undone = self.undo_pending(&mut tx).await?;
-            for entry in &page.entries {
-                if self.replay(&mut tx, entry, me).await? {
-                    stats.replayed += 1;
-                } else {
-                    stats.failed += 1;
+            // Back to the hub's state, which is consistent: from here on every statement is
+            // checked at once, so an entry that breaks a foreign key fails alone instead of
+            // failing the commit (and with it every later sync).
+            sqlx::query("PRAGMA defer_foreign_keys = OFF").execute(&mut *tx).await?;
+            for chunk in page.entries.chunks(REPLAY_CHUNK) {
+                let failed = self.replay_chunk(&mut tx, chunk, me).await?;
+                stats.replayed += chunk.len() - failed;
+                stats.failed += failed;
+            }
+            // The hub's versions count every entry, whether or not it changed anything here.
+            let mut versions = Versions::new();
+            for e in &page.entries {
+                for (r, v) in &e.versions {
+                    let slot = versions.entry(r.clone()).or_insert(*v);
+                    *slot = (*slot).max(*v);
                 }
             }
+            set_versions(&mut tx, &versions).await?;
             stats.redone = self.redo_pending(&mut tx).await?;
             set(&mut tx, K_DIRTY, None).await?;
         }
@@ -423,67 +437,106 @@ impl Store {
         Ok(seqs.len())
     }
 
-    /// Replays one hub entry. Returns false when this PC could not (its author is told).
-    async fn replay(&self, conn: &mut SqliteConnection, entry: &LogEntry, me: Option<DeviceId>) -> Result<bool> {
-        let own_seq = match &entry.origin {
-            Origin::Device { device_id, client_seq, .. } if Some(*device_id) == me => Some(*client_seq),
-            _ => None,
-        };
-        if let Some(seq) = own_seq {
-            sqlx::query("UPDATE outbox SET in_log = 1, status = 'applied' WHERE client_seq = ? AND status = 'pending'")
-                .bind(seq)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("UPDATE outbox SET in_log = 1 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
+    /// Replays entries under one savepoint (a savepoint per entry costs two round trips to
+    /// SQLite's thread, more than most handlers). Only when one of them fails is the chunk
+    /// rolled back and replayed entry by entry, so that the failing one is skipped alone.
+    /// Returns how many could not be replayed.
+    async fn replay_chunk(&self, conn: &mut SqliteConnection, chunk: &[LogEntry], me: Option<DeviceId>) -> Result<usize> {
+        sqlx::query("SAVEPOINT replay_chunk").execute(&mut *conn).await?;
+        let mut clean = true;
+        for entry in chunk {
+            if self.replay(conn, entry, me).await?.is_err() {
+                clean = false;
+                break;
+            }
+        }
+        if clean {
+            sqlx::query("RELEASE replay_chunk").execute(&mut *conn).await?;
+            return Ok(0);
+        }
+        sqlx::query("ROLLBACK TO replay_chunk").execute(&mut *conn).await?;
+        sqlx::query("RELEASE replay_chunk").execute(&mut *conn).await?;
+        let mut failed = 0;
+        for entry in chunk {
+            sqlx::query("SAVEPOINT replay").execute(&mut *conn).await?;
+            match self.replay(conn, entry, me).await? {
+                Ok(()) => {
+                    sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                }
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO replay").execute(&mut *conn).await?;
+                    sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                    failed += 1;
+                    tracing::warn!(command = entry.command.name(), seq = entry.seq, error = %e, "hub entry could not be replayed");
+                    self.not_replayable(conn, entry, me, &e).await?;
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Replays one hub entry. The outer `Err` is a database failure; the inner one means this
+    /// PC could not apply the entry (its writes must then be rolled back by the caller).
+    async fn replay(
+        &self,
+        conn: &mut SqliteConnection,
+        entry: &LogEntry,
+        me: Option<DeviceId>,
+    ) -> Result<std::result::Result<(), StoreError>> {
+        if let Some(seq) = own_seq(entry, me) {
+            sqlx::query(
+                "UPDATE outbox SET in_log = 1, status = CASE status WHEN 'pending' THEN 'applied' ELSE status END WHERE client_seq = ?",
+            )
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
             // A command whose effect could not be undone (from before sync existed, or an
             // erasure) is still in the base tables: replaying it would do it twice.
             let kept: Option<i64> =
                 sqlx::query_scalar("SELECT local_effect FROM outbox WHERE client_seq = ?").bind(seq).fetch_optional(&mut *conn).await?;
             if kept == Some(1) {
                 sqlx::query("UPDATE outbox SET local_effect = 0 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
-                set_versions(conn, &entry.versions).await?;
-                return Ok(true);
+                return Ok(Ok(()));
             }
         }
         let actor = replay_actor(entry.user_id);
-        sqlx::query("SAVEPOINT replay").execute(&mut *conn).await?;
-        let ran = run(conn, &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await;
-        let ok = match ran {
-            Ok(_) => {
-                sqlx::query("RELEASE replay").execute(&mut *conn).await?;
-                true
-            }
-            Err(e) => {
-                sqlx::query("ROLLBACK TO replay").execute(&mut *conn).await?;
-                sqlx::query("RELEASE replay").execute(&mut *conn).await?;
-                tracing::warn!(command = entry.command.name(), seq = entry.seq, error = %e, "hub entry could not be replayed");
-                if own_seq.is_some() {
-                    // The hub took it, but on the hub's state it does nothing here: its author must know.
-                    let outcome = Outcome::Rejected {
-                        code: "not_replayable".into(),
-                        message: format!("Vom Hub angenommen, aber auf dem aktuellen Stand nicht ausführbar: {e}"),
-                        alternatives: vec![],
-                    };
-                    let json = serde_json::to_value(&entry.command).expect("command serialises");
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO inbox (client_seq, command_id, name, args, user_id, outcome, created_at) VALUES (?,?,?,?,?,?,?)",
-                    )
-                    .bind(own_seq)
-                    .bind(entry.origin.command_id().to_string())
-                    .bind(entry.command.name())
-                    .bind(json.get("args").map(|a| a.to_string()).unwrap_or_default())
-                    .bind(entry.user_id.map(|u| u.to_string()))
-                    .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
-                    .bind(ts(entry.hub_time))
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                false
-            }
+        match run(conn, &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await {
+            Ok(_) => Ok(Ok(())),
+            Err(StoreError::Db(e)) if !matches!(e, sqlx::Error::Database(_)) => Err(StoreError::Db(e)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// The hub took this PC's own command, but on the hub's state it does nothing here: its
+    /// author must know.
+    async fn not_replayable(&self, conn: &mut SqliteConnection, entry: &LogEntry, me: Option<DeviceId>, e: &StoreError) -> Result<()> {
+        let Some(seq) = own_seq(entry, me) else { return Ok(()) };
+        // The rolled-back chunk took the outbox marks with it.
+        sqlx::query(
+            "UPDATE outbox SET in_log = 1, status = CASE status WHEN 'pending' THEN 'applied' ELSE status END WHERE client_seq = ?",
+        )
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+        let outcome = Outcome::Rejected {
+            code: "not_replayable".into(),
+            message: format!("Vom Hub angenommen, aber auf dem aktuellen Stand nicht ausführbar: {e}"),
+            alternatives: vec![],
         };
-        // The hub's versions count the entry whether or not it changed anything here.
-        set_versions(conn, &entry.versions).await?;
-        Ok(ok)
+        let json = serde_json::to_value(&entry.command).expect("command serialises");
+        sqlx::query(
+            "INSERT OR IGNORE INTO inbox (client_seq, command_id, name, args, user_id, outcome, created_at) VALUES (?,?,?,?,?,?,?)",
+        )
+        .bind(seq)
+        .bind(entry.origin.command_id().to_string())
+        .bind(entry.command.name())
+        .bind(json.get("args").map(|a| a.to_string()).unwrap_or_default())
+        .bind(entry.user_id.map(|u| u.to_string()))
+        .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
+        .bind(ts(entry.hub_time))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     /// Runs the commands the hub has not put into its log yet on top again, oldest first.
@@ -678,6 +731,17 @@ async fn set_versions(conn: &mut SqliteConnection, versions: &Versions) -> Resul
     }
     Ok(())
 }
+
+/// The `client_seq` of an entry that is this PC's own command.
+fn own_seq(entry: &LogEntry, me: Option<DeviceId>) -> Option<i64> {
+    match &entry.origin {
+        Origin::Device { device_id, client_seq, .. } if Some(*device_id) == me => Some(*client_seq),
+        _ => None,
+    }
+}
+
+/// Entries replayed under one savepoint.
+const REPLAY_CHUNK: usize = 200;
 
 /// Replays and redos run as the author; the guard already ran (on the author's PC, and the
 /// hub checked the scope), so the role only has to be one that may act at all.

@@ -9,12 +9,13 @@
 use crate::backoff::Backoff;
 use crate::tokens::TokenStore;
 use crate::transport::{Transport, TransportError};
+use kitakontor_core::permission::Actor;
 use kitakontor_core::protocol::{Cursor, EnrolRequest, PullReply, PushRequest, RefreshRequest, Tokens, MAX_PULL, MAX_PUSH};
 use kitakontor_store::sync::Enrolment;
 use kitakontor_store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,9 @@ pub struct SyncReport {
     /// Hub entries this PC could not replay (a bug or a rule that differs between PC and hub).
     pub not_replayable: usize,
     pub token_refreshed: bool,
+    /// Time spent waiting for the hub's pull/snapshot answers, and applying them here.
+    pub pull_wait: std::time::Duration,
+    pub apply: std::time::Duration,
 }
 
 pub struct SyncEngine<T> {
@@ -73,7 +77,7 @@ impl<T: Transport> SyncEngine<T> {
 
     /// Enrols this PC with a one-time code from the hub's administrator; the tokens go to the
     /// credential store, the binding into the database.
-    pub async fn enrol(&self, hub_url: &str, code: &str, device_name: &str) -> Result<Enrolment, SyncError> {
+    pub async fn enrol(&self, hub_url: &str, code: &str, device_name: &str, by: Option<&Actor>) -> Result<Enrolment, SyncError> {
         if self.store.enrolment().await?.is_some() {
             return Err(StoreError::Conflict("Dieser PC ist bereits beim Hub angemeldet.".into()).into());
         }
@@ -85,7 +89,7 @@ impl<T: Transport> SyncEngine<T> {
             provider_id: reply.provider_id,
         };
         self.tokens.set(&reply.tokens).map_err(SyncError::Tokens)?;
-        self.store.set_enrolment(&e).await?;
+        self.store.set_enrolment(&e, by).await?;
         Ok(e)
     }
 
@@ -137,22 +141,30 @@ impl<T: Transport> SyncEngine<T> {
     pub async fn pull_all(&self, report: &mut SyncReport) -> Result<(), SyncError> {
         let mut cursor = self.store.sync_cursor().await?;
         if cursor == Cursor::default() {
+            let t = Instant::now();
             let (header, entries) = self.authorised(report, |token| async move { self.transport.snapshot(&token).await }).await?;
+            report.pull_wait += t.elapsed();
             report.pulled += entries.len();
             let page = PullReply { entries, next_cursor: header.cursor.clone(), more: true, acked_seq: header.acked_seq };
+            let t = Instant::now();
             report.not_replayable += self.store.apply_pull(&page).await?.failed;
+            report.apply += t.elapsed();
             cursor = header.cursor;
         }
         loop {
             let c = cursor.clone();
+            let t = Instant::now();
             let page = self
                 .authorised(report, |token| {
                     let c = c.clone();
                     async move { self.transport.pull(&token, &c, MAX_PULL).await }
                 })
                 .await?;
+            report.pull_wait += t.elapsed();
             report.pulled += page.entries.len();
+            let t = Instant::now();
             report.not_replayable += self.store.apply_pull(&page).await?.failed;
+            report.apply += t.elapsed();
             if !page.more {
                 return Ok(());
             }

@@ -99,7 +99,7 @@ async fn pc(hub: &LogHub, n: u128) -> Pc {
     let store = Store::create(&dir.path().join("pc.db"), &DbKey::generate()).await.unwrap();
     let device = DeviceId(Uuid::from_u128(n));
     store
-        .set_enrolment(&Enrolment { hub_url: "mem:".into(), device_id: device, facility_id: FACILITY, provider_id: PROVIDER })
+        .set_enrolment(&Enrolment { hub_url: "mem:".into(), device_id: device, facility_id: FACILITY, provider_id: PROVIDER }, None)
         .await
         .unwrap();
     let tokens = TokenStore::new(Arc::new(MemoryStore::default()));
