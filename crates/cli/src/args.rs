@@ -451,6 +451,10 @@ pub struct BenchArgs {
     /// Sendungen pro PC für --what hub-load
     #[arg(long, default_value_t = 20)]
     pub pushes: u32,
+    /// Angebotene Last in Befehlen/s für --what hub-load (jeder PC sendet im Takt);
+    /// 0 = so schnell wie möglich (jeder PC sendet sofort wieder)
+    #[arg(long, default_value_t = 0)]
+    pub rate: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -256,6 +256,7 @@ async fn initial(
 #[derive(Serialize)]
 struct LoadFigures {
     devices: usize,
+    offered_per_s: u32,
     batch: usize,
     pushes: usize,
     commands: usize,
@@ -306,15 +307,28 @@ async fn load(out: &Out, a: &BenchArgs, hub: &str, codes: &Arc<Codes>, facility:
         transport.push(&reply.tokens.access_token, &req).await.map_err(kitakontor_sync::SyncError::from)?;
         sims.push((reply.device_id, reply.tokens.access_token, children));
     }
+    // Open loop: each PC sends on its own clock (offered load `rate`), like real PCs that do
+    // not wait for each other; closed loop (rate 0): each PC sends again as soon as answered.
+    let interval = (a.rate > 0).then(|| std::time::Duration::from_secs_f64((devices * batch) as f64 / a.rate as f64));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(devices * pushes_per_device)));
     let errors = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (device, token, children) in sims {
+    for (i, (device, token, children)) in sims.into_iter().enumerate() {
         let (transport, latencies, errors) = (transport.clone(), latencies.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut seq = 6;
+            let mut ticks = interval.map(|iv| {
+                // Spread the PCs' first sends over one interval.
+                let start = tokio::time::Instant::now() + iv.mul_f64(i as f64 / devices as f64);
+                let mut t = tokio::time::interval_at(start, iv);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                t
+            });
             for p in 0..pushes_per_device {
+                if let Some(t) = ticks.as_mut() {
+                    t.tick().await;
+                }
                 let commands: Vec<PushCommand> = (0..batch)
                     .map(|k| {
                         let child = children[(p * batch + k) % children.len()];
@@ -354,6 +368,7 @@ async fn load(out: &Out, a: &BenchArgs, hub: &str, codes: &Arc<Codes>, facility:
     let pct = |p: f64| if lat.is_empty() { 0.0 } else { lat[((lat.len() as f64 - 1.0) * p).round() as usize] };
     let f = LoadFigures {
         devices,
+        offered_per_s: a.rate,
         batch,
         pushes,
         commands: pushes * batch,
@@ -366,8 +381,9 @@ async fn load(out: &Out, a: &BenchArgs, hub: &str, codes: &Arc<Codes>, facility:
     out.value(
         &f,
         &format!(
-            "{} PCs gleichzeitig, je {} Befehle pro Sendung: {} Sendungen, {} Befehle in {:.2} s\n  Durchsatz: {:.0} Befehle/s\n  Dauer einer Sendung: p50 {:.1} ms  p99 {:.1} ms\n  Fehler: {}",
-            f.devices, f.batch, f.pushes, f.commands, f.seconds, f.commands_per_s, f.push_p50_ms, f.push_p99_ms, f.errors
+            "{} PCs gleichzeitig, je {} Befehle pro Sendung, angeboten: {}: {} Sendungen, {} Befehle in {:.2} s\n  Durchsatz: {:.0} Befehle/s\n  Dauer einer Sendung: p50 {:.1} ms  p99 {:.1} ms\n  Fehler: {}",
+            f.devices, f.batch, if f.offered_per_s == 0 { "so viel wie geht".to_string() } else { format!("{} Befehle/s", f.offered_per_s) },
+            f.pushes, f.commands, f.seconds, f.commands_per_s, f.push_p50_ms, f.push_p99_ms, f.errors
         ),
     );
     Ok(())
