@@ -58,6 +58,8 @@ struct Net {
     /// Pushes that arrive late (after newer ones): delivered at a later step, reply lost.
     delayed: Vec<(DeviceAuth, PushRequest)>,
     scope: HashMap<DeviceId, FacilityId>,
+    /// PC names for the trace (device ids are the hub's random ones).
+    names: HashMap<DeviceId, String>,
     violations: Vec<String>,
     trace: Vec<String>,
 }
@@ -146,7 +148,11 @@ impl Transport for SimTransport {
 
     async fn refresh(&self, req: &RefreshRequest) -> TResult<Tokens> {
         let t = self.hub.refresh(req.clone()).await.map_err(map)?;
-        self.net.lock().unwrap().note(format!("refresh {}", req.device_id));
+        {
+            let mut n = self.net.lock().unwrap();
+            let name = n.names.get(&req.device_id).cloned().unwrap_or_default();
+            n.note(format!("refresh {name}"));
+        }
         Ok(t)
     }
 
@@ -154,7 +160,11 @@ impl Transport for SimTransport {
         let auth = self.auth(token).await?;
         let fault = self.fault(auth.device_id, true);
         let seqs = (req.commands.first().map(|c| c.client_seq), req.commands.last().map(|c| c.client_seq));
-        self.net.lock().unwrap().note(format!("push {} {:?} {:?}", auth.device_id.0.as_u128(), seqs, fault));
+        {
+            let mut n = self.net.lock().unwrap();
+            let name = n.names.get(&auth.device_id).cloned().unwrap_or_default();
+            n.note(format!("push {name} {seqs:?} {fault:?}"));
+        }
         match fault {
             Fault::Partitioned | Fault::DropRequest => Err(TransportError::Network("lost".into())),
             Fault::DropReply => {
@@ -267,7 +277,10 @@ impl World {
         let engine = self.open_pc(&path, &self.template_key, skew, tokens.clone()).await;
         let code = self.hub.create_enrolment_code(facility, Duration::hours(1)).await.unwrap();
         let e = engine.enrol("sim:", &code, name, None).await.unwrap();
-        self.net.lock().unwrap().scope.insert(e.device_id, facility);
+        let mut n = self.net.lock().unwrap();
+        n.scope.insert(e.device_id, facility);
+        n.names.insert(e.device_id, name.to_string());
+        drop(n);
         self.pcs.push(Pc { name: name.into(), path, key: self.template_key.clone(), device: e.device_id, facility, skew, engine, tokens });
         self.pcs.len() - 1
     }
@@ -453,6 +466,7 @@ async fn world(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, DbKe
         partitioned: HashSet::new(),
         delayed: vec![],
         scope: HashMap::new(),
+        names: HashMap::new(),
         violations: vec![],
         trace: vec![],
     }));
@@ -544,7 +558,7 @@ async fn run_seed(pg: &TestPostgres, db: &str, seed: u64, template: &(PathBuf, D
                 w.act_kind(pc, kind).await
             }
             r if r < 0.78 => match w.pcs[pc].engine.sync_once().await {
-                Ok(rep) => format!("{} sync ok {rep:?}", w.pcs[pc].name),
+                Ok(r) => format!("{} sync ok: {} pushed ({} refused), {} pulled", w.pcs[pc].name, r.pushed, r.rejected, r.pulled),
                 Err(e) => format!("{} sync failed: {e}", w.pcs[pc].name),
             },
             r if r < 0.80 => {
@@ -842,4 +856,17 @@ async fn two_offices_reserve_the_last_place_offline() {
     for pc in w.pcs.drain(..) {
         pc.engine.store().clone().close().await;
     }
+}
+
+/// A seed replays exactly: the same steps, faults and outcomes in the same order.
+#[tokio::test]
+async fn a_seed_replays_exactly() {
+    let pg = TestPostgres::start().expect("PostgreSQL");
+    pg.create_database("replay").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = template(dir.path()).await;
+    let first = run_seed(&pg, "replay", 11, &t).await.unwrap();
+    let second = run_seed(&pg, "replay", 11, &t).await.unwrap();
+    assert!(first.len() > 60, "a real trace: {} lines", first.len());
+    assert_eq!(first, second);
 }

@@ -96,6 +96,19 @@ pub(crate) async fn device_command(
         return Ok(rejection.into());
     }
     sqlx::query("RELEASE SAVEPOINT apply").execute(&mut *conn).await?;
+    // City rules (duplicates.rs): a written child is compared with the children of the same
+    // birth date in every facility (open proposals only, nothing merged); a deleted child's
+    // proposals and registry status go with its file.
+    match cmd {
+        Command::CreateChild(c) => {
+            crate::duplicates::detect_for_child(conn, c.child_id.0, now).await?;
+        }
+        Command::UpdateChild(c) => {
+            crate::duplicates::detect_for_child(conn, c.child_id.0, now).await?;
+        }
+        Command::DeleteChild(c) => crate::duplicates::forget_child(conn, c.child_id.0).await?,
+        _ => {}
+    }
 
     let change = policy::describe_change(cmd.name(), device_name, now);
     let scope_of = |r: &str| known.get(r).map(|k| k.scope).unwrap_or_else(|| policy::new_record_scope(r, cmd, auth));

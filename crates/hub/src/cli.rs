@@ -53,6 +53,31 @@ pub enum Command {
     /// Tickets (Genehmigungen für Kinder aus anderen Gemeinden)
     #[command(subcommand)]
     Ticket(TicketCommand),
+    /// Mögliche Doppelanmeldungen über alle Träger
+    #[command(subcommand)]
+    Duplicates(DuplicatesCommand),
+    /// Melderegister-Auszug und Abgleich
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DuplicatesCommand {
+    /// Sucht in allen Kindern nach möglichen Doppelanmeldungen und legt neue Vorschläge an
+    Scan,
+    /// Listet alle Vorschläge (offene zuerst)
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Importiert einen Melderegister-Auszug (CSV, siehe docs/registry-import.md); ersetzt den bisherigen
+    Import {
+        /// CSV-Datei
+        file: PathBuf,
+    },
+    /// Gleicht alle Kinder mit dem Auszug ab und zeigt die Anzahlen
+    Match,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +237,35 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             hub.decide_ticket(ticket, approved, &reference).await?;
             println!("Ticket {ticket}: {}.", if approved { "genehmigt" } else { "abgelehnt" });
         }
+        Command::Duplicates(DuplicatesCommand::Scan) => {
+            let n = hub.detect_duplicates().await?;
+            println!("{n} neue(r) Dublettenvorschlag/-vorschläge.");
+        }
+        Command::Duplicates(DuplicatesCommand::List) => {
+            let rows = hub.duplicate_proposals().await?;
+            if rows.is_empty() {
+                println!("Keine Dublettenvorschläge.");
+            }
+            for p in rows {
+                println!("{}  {:<9}  {:>3}  {}  ↔  {}  ({})", p.id, p.state, p.score, p.a, p.b, p.reason);
+            }
+        }
+        Command::Registry(RegistryCommand::Import { file }) => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let import = hub.import_registry(&name, &bytes).await?;
+            println!(
+                "Melderegister-Auszug „{}“ importiert: {} Einwohner ({}), ersetzt den bisherigen. Jetzt `registry match` ausführen.",
+                import.file_name, import.rows, import.encoding
+            );
+        }
+        Command::Registry(RegistryCommand::Match) => {
+            let r = hub.match_registry().await?;
+            println!(
+                "{} Kinder abgeglichen: {} gefunden, {} phonetisch gefunden (bitte prüfen), {} nicht gefunden, {} mehrdeutig.",
+                r.children, r.matched, r.matched_phonetic, r.not_found, r.ambiguous
+            );
+        }
     }
     Ok(())
 }
@@ -260,5 +314,21 @@ mod tests {
         .is_err());
         let cli = Cli::try_parse_from(["kitakontor-hub"]).unwrap();
         assert!(cli.command.is_none());
+        // City rules.
+        let cli = Cli::try_parse_from(["kitakontor-hub", "registry", "import", "auszug.csv"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Registry(RegistryCommand::Import { file })) if file.as_os_str() == "auszug.csv"));
+        assert!(Cli::try_parse_from(["kitakontor-hub", "registry", "import"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["kitakontor-hub", "duplicates", "scan"]).unwrap().command,
+            Some(Command::Duplicates(DuplicatesCommand::Scan))
+        ));
+        assert!(matches!(
+            Cli::try_parse_from(["kitakontor-hub", "duplicates", "list"]).unwrap().command,
+            Some(Command::Duplicates(DuplicatesCommand::List))
+        ));
+        assert!(matches!(
+            Cli::try_parse_from(["kitakontor-hub", "registry", "match"]).unwrap().command,
+            Some(Command::Registry(RegistryCommand::Match))
+        ));
     }
 }

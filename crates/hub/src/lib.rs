@@ -20,20 +20,25 @@
 //! - `log` / `pull`: the log table, cursors, pull and snapshot.
 //! - `server`: axum routes, auth extractor, errors as `ErrorBody`, TLS, graceful shutdown.
 //! - `cli`: the binary's subcommands.
+//! - `duplicates` / `registry`: city rules (issue 5, part 4): duplicate proposals across all
+//!   providers (Kölner Phonetik), the residents' registry extract and matching against it.
 //! - `testing` (feature `testing`): a throwaway PostgreSQL cluster and a manual clock.
 
 mod apply;
 pub mod auth;
 mod bookings;
 mod city;
+// City rules (issue 5, part 4).
 pub mod cli;
 pub mod config;
+pub mod duplicates;
 mod error;
 mod log;
 pub mod policy;
 mod pull;
 mod push;
 mod records;
+pub mod registry;
 pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -110,6 +115,8 @@ impl Hub {
         )
         .execute(&self.pool)
         .await?;
+        // City rules (0002_city.sql).
+        sqlx::query("TRUNCATE duplicate_proposals, registry_matches, registry_residents, registry_imports").execute(&self.pool).await?;
         Ok(())
     }
 }

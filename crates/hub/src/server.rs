@@ -65,6 +65,10 @@ pub fn router(hub: Hub) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/city/free-places", get(free_places))
+        // City rules (duplicates.rs, registry.rs): device-scoped, bearer token.
+        .route("/city/duplicates", get(city_duplicates))
+        .route("/city/duplicates/{id}", post(city_decide_duplicate))
+        .route("/city/registry-status", get(city_registry_status))
         .merge(versioned)
         .fallback(|| async { HubError::NotFound("Dieser Pfad".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -206,6 +210,29 @@ struct FreePlacesParams {
 
 async fn free_places(State(hub): AppState, Params(p): Params<FreePlacesParams>) -> Result<Json<Vec<FreePlaces>>, HubError> {
     Ok(Json(hub.free_places(p.on).await?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// City rules: duplicate proposals and registry status, scoped to the device's facility.
+
+async fn city_duplicates(State(hub): AppState, auth: DeviceAuth) -> Result<Json<Vec<crate::duplicates::DuplicateView>>, HubError> {
+    let list = hub.duplicates_for(&auth).await?;
+    tracing::info!(proposals = list.len(), "duplicates");
+    Ok(Json(list))
+}
+
+async fn city_decide_duplicate(
+    State(hub): AppState,
+    auth: DeviceAuth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    JsonBody(body): JsonBody<crate::duplicates::DecideDuplicate>,
+) -> Result<Json<crate::duplicates::DuplicateView>, HubError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| HubError::NotFound(format!("Der Dublettenvorschlag {id}")))?;
+    Ok(Json(hub.decide_duplicate(&auth, id, body.decision).await?))
+}
+
+async fn city_registry_status(State(hub): AppState, auth: DeviceAuth) -> Result<Json<crate::registry::RegistryStatus>, HubError> {
+    Ok(Json(hub.registry_status(&auth).await?))
 }
 
 /// Releases lapsed holds now and then every `EXPIRY_INTERVAL` until `stop` fires.

@@ -56,6 +56,7 @@ impl Store {
     }
 
     async fn connect(path: &Path, key: &DbKey, create: bool) -> Result<Store> {
+        openssl_no_atexit();
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -114,6 +115,30 @@ impl Store {
         &self.pool
     }
 }
+
+/// SQLCipher encrypts with OpenSSL's libcrypto, which by default frees its global state in an
+/// `atexit` handler — while sqlx's SQLite worker threads may still be decrypting a page. The
+/// process then crashes on its way out ("double free" in the CLI, SIGSEGV after a test binary
+/// had passed). Asking OpenSSL, before its first use, not to clean up at exit removes the race;
+/// the operating system frees the memory anyway.
+#[cfg(target_os = "linux")]
+fn openssl_no_atexit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        extern "C" {
+            fn OPENSSL_init_crypto(opts: u64, settings: *const std::ffi::c_void) -> std::ffi::c_int;
+        }
+        // openssl/crypto.h: # define OPENSSL_INIT_NO_ATEXIT 0x00080000L
+        const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+        // SAFETY: a documented OpenSSL 1.1.1+ entry point, called with a null settings pointer.
+        unsafe {
+            OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, std::ptr::null());
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+fn openssl_no_atexit() {}
 
 fn map_open_error(e: sqlx::Error, path: &Path) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
