@@ -53,25 +53,28 @@ pub async fn run(out: &Out, a: &BenchArgs) -> Result<()> {
     let provider: ProviderId = crate::parse_id("provider", arg(&a.provider, "provider")?)?;
     let dir = std::env::temp_dir().join(format!("kitakontor-bench-sync-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
+    let target = Target { hub: &hub, codes: &codes, facility, provider, dir: &dir };
     let result = match a.what {
-        crate::args::BenchWhat::SyncPush => push(out, a, &hub, &codes, facility, provider, &dir).await,
-        crate::args::BenchWhat::SyncInitial => initial(out, a, &hub, &codes, facility, provider, &dir).await,
+        crate::args::BenchWhat::SyncPush => push(out, a, &target).await,
+        crate::args::BenchWhat::SyncInitial => initial(out, a, &target).await,
         _ => load(out, a, &hub, &codes, facility).await,
     };
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-/// A PC with its director, enrolled at the hub.
-async fn pc(
-    dir: &std::path::Path,
-    name: &str,
-    hub: &str,
-    codes: &Codes,
+/// Where the benchmark's PCs enrol.
+struct Target<'a> {
+    hub: &'a str,
+    codes: &'a Codes,
     facility: FacilityId,
     provider: ProviderId,
-    with_user: bool,
-) -> Result<(SyncEngine<HttpTransport>, Actor)> {
+    dir: &'a std::path::Path,
+}
+
+/// A PC (with its director when `with_user`), enrolled at the hub.
+async fn pc(t: &Target<'_>, name: &str, with_user: bool) -> Result<(SyncEngine<HttpTransport>, Actor)> {
+    let (hub, codes, facility, provider, dir) = (t.hub, t.codes, t.facility, t.provider, t.dir);
     let store = Store::create(&dir.join(format!("{name}.db")), &DbKey::generate()).await?;
     let uid = UserId(Uuid::now_v7());
     if with_user {
@@ -164,16 +167,9 @@ struct PushFigures {
     round_s: f64,
 }
 
-async fn push(
-    out: &Out,
-    a: &BenchArgs,
-    hub: &str,
-    codes: &Codes,
-    facility: FacilityId,
-    provider: ProviderId,
-    dir: &std::path::Path,
-) -> Result<()> {
-    let (engine, actor) = pc(dir, "push", hub, codes, facility, provider, true).await?;
+async fn push(out: &Out, a: &BenchArgs, target: &Target<'_>) -> Result<()> {
+    let facility = target.facility;
+    let (engine, actor) = pc(target, "push", true).await?;
     // The first sync brings the hub's state; then the line goes down.
     engine.sync_once().await?;
     let n = a.commands as usize;
@@ -208,16 +204,9 @@ struct InitialFigures {
     apply_s: f64,
 }
 
-async fn initial(
-    out: &Out,
-    a: &BenchArgs,
-    hub: &str,
-    codes: &Codes,
-    facility: FacilityId,
-    provider: ProviderId,
-    dir: &std::path::Path,
-) -> Result<()> {
-    let (source, actor) = pc(dir, "source", hub, codes, facility, provider, true).await?;
+async fn initial(out: &Out, a: &BenchArgs, target: &Target<'_>) -> Result<()> {
+    let facility = target.facility;
+    let (source, actor) = pc(target, "source", true).await?;
     source.sync_once().await?;
     let rows = a.rows as usize;
     record_offline(&source, &actor, workload(facility, rows)).await?;
@@ -228,7 +217,7 @@ async fn initial(
     let ingest = t.elapsed().as_secs_f64();
     source.store().clone().close().await;
 
-    let (fresh, _) = pc(dir, "fresh", hub, codes, facility, provider, false).await?;
+    let (fresh, _) = pc(target, "fresh", false).await?;
     let t = Instant::now();
     let mut r = SyncReport::default();
     fresh.pull_all(&mut r).await?;

@@ -332,3 +332,16 @@ mod tests {
         ));
     }
 }
+
+/// The binary's whole `main`: parse, run, report (also the test crate's copy of the binary).
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fehler: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -18,23 +18,6 @@ use uuid::Uuid;
 
 const FAC_D: FacilityId = FacilityId(Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00f4));
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn serve(e: &Env) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(kitakontor_hub::server::serve_plain(listener, e.hub.clone(), async move {
-        let _ = stopped.await;
-    }));
-    Server { base, client: reqwest::Client::new(), stop: Some(stop), task }
-}
-
 impl Server {
     async fn get(&self, d: &Device, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).bearer_auth(&d.tokens.access_token).send().await.unwrap()
@@ -55,23 +38,13 @@ impl Server {
         assert_eq!(resp.status(), StatusCode::OK);
         resp.json().await.unwrap()
     }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap().unwrap();
-    }
 }
 
 fn child(facility: FacilityId, first: &str, last: &str, born: NaiveDate, street: &str, postal: &str) -> c::CreateChild {
     c::CreateChild {
-        child_id: ChildId(Uuid::now_v7()),
-        facility_id: facility,
-        group_id: None,
-        first_name: first.into(),
-        last_name: last.into(),
         birth_date: born,
         address: Address { street: street.into(), postal_code: postal.into(), city: "Leipzig".into() },
-        municipality: "Leipzig".into(),
+        ..new_child(facility, first, last)
     }
 }
 

@@ -7,23 +7,6 @@ use kitakontor_core::command::SCHEMA_VERSION;
 use kitakontor_core::protocol::*;
 use reqwest::StatusCode;
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-async fn serve(e: &Env) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(kitakontor_hub::server::serve_plain(listener, e.hub.clone(), async move {
-        let _ = stopped.await;
-    }));
-    Server { base, client: reqwest::Client::new(), stop: Some(stop), task }
-}
-
 impl Server {
     fn sync(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
@@ -189,8 +172,7 @@ async fn the_server_speaks_the_protocol() {
     assert_eq!((status.as_u16(), body.code.as_str()), (403, "revoked"));
 
     // Graceful shutdown: the server returns and closes the pool.
-    s.stop.take().unwrap().send(()).unwrap();
-    s.task.await.unwrap().unwrap();
+    s.stop().await;
     assert!(e.hub.pool().is_closed());
 }
 

@@ -98,7 +98,7 @@ impl Ctx<'_> {
     }
 
     async fn child_guard(&mut self, permission: Permission, child: ChildId) -> Result<()> {
-        let (facility, group, _) = rows::child_scope(self.conn, child).await?;
+        let (facility, group) = rows::child_scope(self.conn, child).await?;
         self.guard(permission, Scope::Child { facility, group })
     }
 
@@ -458,7 +458,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         }
         Command::LinkGuardian(c) => {
             ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-            guardian_version(ctx.conn, c.guardian_id).await?;
+            guardian_exists(ctx.conn, c.guardian_id).await?;
             ctx.exec("INSERT OR IGNORE INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)])
                 .await?;
             ctx.touch(format!("guardian:{}", c.guardian_id));
@@ -672,10 +672,9 @@ fn unique_to_conflict(e: StoreError, msg: &str) -> StoreError {
     }
 }
 
-async fn user_exists(conn: &mut SqliteConnection, id: UserId) -> Result<i64> {
-    let v: Option<(i64,)> =
-        sqlx::query_as("SELECT version FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
-    v.map(|v| v.0).ok_or(StoreError::NotFound { what: "user", id: id.to_string() })
+async fn user_exists(conn: &mut SqliteConnection, id: UserId) -> Result<()> {
+    let v: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    v.map(|_| ()).ok_or(StoreError::NotFound { what: "user", id: id.to_string() })
 }
 
 async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<(String, i64)> {
@@ -686,18 +685,17 @@ async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<
 
 /// Finance data of a guardian is scoped by the guardian's children: the actor must be allowed
 /// to write finance data for every one of them (a guardian without children: provider-wide).
-async fn guardian_finance_guard(ctx: &mut Ctx<'_>, guardian: GuardianId) -> Result<i64> {
-    let g = guardian_version(ctx.conn, guardian).await?;
+async fn guardian_finance_guard(ctx: &mut Ctx<'_>, guardian: GuardianId) -> Result<()> {
+    guardian_exists(ctx.conn, guardian).await?;
     for scope in rows::guardian_scopes(ctx.conn, guardian).await? {
         ctx.guard(Permission::WriteFinance, scope)?;
     }
-    Ok(g)
+    Ok(())
 }
 
-async fn guardian_version(conn: &mut SqliteConnection, id: GuardianId) -> Result<i64> {
-    let v: Option<(i64,)> =
-        sqlx::query_as("SELECT version FROM guardians WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
-    v.map(|v| v.0).ok_or(StoreError::NotFound { what: "guardian", id: id.to_string() })
+async fn guardian_exists(conn: &mut SqliteConnection, id: GuardianId) -> Result<()> {
+    let v: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM guardians WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    v.map(|_| ()).ok_or(StoreError::NotFound { what: "guardian", id: id.to_string() })
 }
 
 async fn group_in_facility(conn: &mut SqliteConnection, group: GroupId, facility: FacilityId) -> Result<()> {
@@ -746,7 +744,7 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
 
 async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
     ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-    let (facility, _, _) = rows::child_scope(ctx.conn, c.child_id).await?;
+    let (facility, _) = rows::child_scope(ctx.conn, c.child_id).await?;
     let cur: (String, String, String, String, String, String, String, Option<String>) = sqlx::query_as(
         "SELECT first_name, last_name, birth_date, street, postal_code, city, municipality, group_id FROM children WHERE id = ?",
     )

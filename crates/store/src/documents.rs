@@ -110,7 +110,7 @@ impl Store {
     pub async fn contract_document(&self, actor: &Actor, contract: ContractId) -> Result<ContractDoc> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (c, _) = rows::contract(&mut tx, contract).await?;
-        let (facility, group, _) = rows::child_scope(&mut tx, c.child_id).await?;
+        let (facility, group) = rows::child_scope(&mut tx, c.child_id).await?;
         authorize(actor, Permission::ReadContracts, Scope::Child { facility, group })?;
         let cred = creditor(&mut tx, facility).await?;
         let child: (String, String, String, String, Option<String>) = sqlx::query_as(
@@ -192,7 +192,7 @@ impl Store {
     pub async fn fee_notice_document(&self, actor: &Actor, child: ChildId, month: NaiveDate) -> Result<FeeNoticeDoc> {
         let fee = self.child_fee(actor, child, month).await?;
         let mut conn = self.pool.acquire().await?;
-        let (facility, _, _) = rows::child_scope(&mut conn, child).await?;
+        let (facility, _) = rows::child_scope(&mut conn, child).await?;
         let cred = creditor(&mut conn, facility).await?;
         let birth: (String,) =
             sqlx::query_as("SELECT birth_date FROM children WHERE id = ?").bind(child.to_string()).fetch_one(&mut *conn).await?;

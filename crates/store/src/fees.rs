@@ -389,7 +389,7 @@ impl Store {
     /// finance read: billing roles only, audited.
     pub async fn child_fee(&self, actor: &Actor, child: ChildId, month: NaiveDate) -> Result<ChildFee> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (facility, group, _) = crate::rows::child_scope(&mut tx, child).await?;
+        let (facility, group) = crate::rows::child_scope(&mut tx, child).await?;
         authorize(actor, Permission::RunBilling, Scope::Child { facility, group })?;
         let book = rule_book(self, &mut tx).await?;
         let fam = family_of(&mut tx, facility, child, month).await?;

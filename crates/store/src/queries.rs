@@ -221,7 +221,7 @@ impl Store {
 
     pub async fn child_detail(&self, actor: &Actor, child: ChildId) -> Result<ChildDetail> {
         let mut conn = self.pool.acquire().await?;
-        let (facility, group, _) = rows::child_scope(&mut conn, child).await?;
+        let (facility, group) = rows::child_scope(&mut conn, child).await?;
         guard(actor, Permission::ReadChildren, Scope::Child { facility, group })?;
         let r: (String, String, String, String, String, String, String) =
             sqlx::query_as("SELECT first_name, last_name, birth_date, street, postal_code, city, municipality FROM children WHERE id = ?")
@@ -291,7 +291,7 @@ impl Store {
     /// Health data of a child. Audited read.
     pub async fn child_health(&self, actor: &Actor, child: ChildId) -> Result<HealthRecord> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (facility, group, _) = rows::child_scope(&mut tx, child).await?;
+        let (facility, group) = rows::child_scope(&mut tx, child).await?;
         guard(actor, Permission::ReadHealth, Scope::Child { facility, group })?;
         let (proof, notes): (Option<String>, String) = sqlx::query_as("SELECT measles_proof, health_notes FROM children WHERE id = ?")
             .bind(child.to_string())
@@ -480,7 +480,7 @@ impl Store {
     /// export itself is audited.
     pub async fn export_family(&self, actor: &Actor, child: ChildId) -> Result<serde_json::Value> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (facility, group, _) = rows::child_scope(&mut tx, child).await?;
+        let (facility, group) = rows::child_scope(&mut tx, child).await?;
         guard(actor, Permission::ExportFamily, Scope::Child { facility, group })?;
         let with_finance = actor.role.allows(Permission::ReadFinance);
         // The family: the child, its guardians, and the guardians' other children.

@@ -29,14 +29,12 @@ pub(crate) fn hours(tenths: i64) -> CareHours {
     CareHours::from_tenths(tenths as u16).expect("care_tenths constrained by CHECK")
 }
 
-/// The facility and group of a child, plus its version (for scoping and base versions).
-pub(crate) async fn child_scope(conn: &mut SqliteConnection, id: ChildId) -> Result<(FacilityId, Option<GroupId>, i64)> {
-    let row: Option<(String, Option<String>, i64)> = sqlx::query_as("SELECT facility_id, group_id, version FROM children WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (f, g, v) = row.ok_or(StoreError::NotFound { what: "child", id: id.to_string() })?;
-    Ok((uuid(&f), g.as_deref().map(uuid), v))
+/// The facility and group of a child (for scoping).
+pub(crate) async fn child_scope(conn: &mut SqliteConnection, id: ChildId) -> Result<(FacilityId, Option<GroupId>)> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT facility_id, group_id FROM children WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+    let (f, g) = row.ok_or(StoreError::NotFound { what: "child", id: id.to_string() })?;
+    Ok((uuid(&f), g.as_deref().map(uuid)))
 }
 
 /// Where a guardian's finance data belongs, for the guard: one scope per child of the
@@ -51,7 +49,7 @@ pub(crate) async fn guardian_scopes(conn: &mut SqliteConnection, guardian: Guard
     }
     let mut scopes = Vec::with_capacity(children.len());
     for (c,) in &children {
-        let (facility, group, _) = child_scope(conn, uuid(c)).await?;
+        let (facility, group) = child_scope(conn, uuid(c)).await?;
         scopes.push(Scope::Child { facility, group });
     }
     Ok(scopes)

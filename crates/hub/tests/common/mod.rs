@@ -227,3 +227,32 @@ pub fn rejected_code(o: &Outcome) -> Option<&str> {
 pub async fn log_rows(hub: &Hub) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM log").fetch_one(hub.pool()).await.unwrap()
 }
+
+/// The hub's router on an ephemeral port of 127.0.0.1 (plain HTTP), stopped gracefully.
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn serve(e: &Env) -> Server {
+    // reqwest is built with rustls but no crypto provider in the workspace (the sync client
+    // installs ring itself); the tests' client needs one too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(kitakontor_hub::server::serve_plain(listener, e.hub.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Server { base, client: reqwest::Client::new(), stop: Some(stop), task }
+}
+
+impl Server {
+    /// Graceful shutdown; returns when the server has finished.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().expect("running").send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
