@@ -336,14 +336,7 @@ impl App {
 
     pub async fn users(&self) -> Result<Vec<AccountSummary>> {
         let actor = self.actor().await?;
-        if !actor.role.allows(Permission::ManageUsers) {
-            return Err(kitakontor_store::StoreError::from(kitakontor_core::permission::PermissionDenied {
-                role: actor.role,
-                permission: Permission::ManageUsers,
-                scope_note: None,
-            })
-            .into());
-        }
+        kitakontor_core::permission::require_role(&actor, Permission::ManageUsers).map_err(kitakontor_store::StoreError::from)?;
         Ok(self.store.list_accounts().await?)
     }
 

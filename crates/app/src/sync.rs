@@ -10,7 +10,7 @@
 use crate::dto::{EnrolInput, InboxInput, InboxItem, ResolveInboxInput};
 use crate::{App, AppError, Result};
 use kitakontor_core::ids::{ApplicationId, ChildId, ContractId, ReservationId};
-use kitakontor_core::permission::{Actor, Permission, PermissionDenied};
+use kitakontor_core::permission::{require_role, Actor, Permission};
 use kitakontor_store::sync::{Enrolment, InboxAction, InboxEntry, SyncStatus};
 use kitakontor_store::{Receipt, StoreError};
 use kitakontor_sync::http::HttpTransport;
@@ -70,11 +70,7 @@ pub fn check_hub_url(raw: &str) -> Result<String> {
 }
 
 fn require(actor: &Actor, permission: Permission) -> Result<()> {
-    if actor.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(StoreError::from(PermissionDenied { role: actor.role, permission, scope_note: None }).into())
-    }
+    Ok(require_role(actor, permission).map_err(StoreError::from)?)
 }
 
 impl App {

@@ -2,29 +2,11 @@
 //! and after the idle time; each call's permission check holds for every role.
 
 use kitakontor_app::dto::*;
-use kitakontor_app::{App, AppError};
-use kitakontor_store::demo::{DEMO_PASSWORD, DEMO_PIN};
-use kitakontor_store::key::DbKey;
-use kitakontor_store::Store;
+use kitakontor_store::demo::DEMO_PIN;
 use std::time::Duration;
 
-async fn demo_app() -> (tempfile::TempDir, App) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(&dir.path().join("demo.db"), &DbKey::generate()).await.unwrap();
-    store.seed_demo(7).await.unwrap();
-    (dir, App::new(store, true).with_idle(Duration::from_secs(600)))
-}
-
-async fn login(app: &App, user: &str) -> SessionInfo {
-    app.login(LoginInput { username: user.into(), password: DEMO_PASSWORD.into() }).await.unwrap()
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
-    match r {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code,
-    }
-}
+mod common;
+use common::{code, demo_app, login};
 
 #[tokio::test]
 async fn every_call_refuses_without_session_and_while_locked() {

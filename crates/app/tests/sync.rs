@@ -3,9 +3,8 @@
 //! a small fake HTTP server here (the real one has its own tests); tokens go to memory.
 
 use kitakontor_app::dto::*;
-use kitakontor_app::{App, AppError};
+use kitakontor_app::App;
 use kitakontor_core::protocol::Outcome;
-use kitakontor_store::demo::DEMO_PASSWORD;
 use kitakontor_store::key::{DbKey, MemoryStore, SecretStore};
 use kitakontor_store::sync::InboxAction;
 use kitakontor_store::Store;
@@ -14,23 +13,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+use common::{code, login};
+
+/// The demo app with its hub tokens in memory.
 async fn demo_app() -> (tempfile::TempDir, App, Arc<MemoryStore>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(&dir.path().join("demo.db"), &DbKey::generate()).await.unwrap();
-    store.seed_demo(7).await.unwrap();
+    let (dir, app) = common::demo_app().await;
     let secrets = Arc::new(MemoryStore::default());
-    (dir, App::new(store, true).with_idle(Duration::from_secs(600)).with_secrets(secrets.clone()), secrets)
-}
-
-async fn login(app: &App, user: &str) -> SessionInfo {
-    app.login(LoginInput { username: user.into(), password: DEMO_PASSWORD.into() }).await.unwrap()
-}
-
-fn code<T: std::fmt::Debug>(r: Result<T, AppError>) -> String {
-    match r {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code,
-    }
+    (dir, app.with_secrets(secrets.clone()), secrets)
 }
 
 fn open() -> InboxInput {

@@ -4,7 +4,7 @@
 use crate::args::{Cli, ResolveArg, SyncCmd};
 use crate::output::Out;
 use crate::{login, open, Result};
-use kitakontor_core::permission::Permission;
+use kitakontor_core::permission::{require_role, Permission};
 use kitakontor_store::key::{KeyringStore, SecretStore};
 use kitakontor_store::sync::InboxAction;
 use kitakontor_store::{Store, StoreError};
@@ -36,14 +36,7 @@ pub async fn sync(cli: &Cli, out: &Out, cmd: &SyncCmd) -> Result<()> {
     match cmd {
         SyncCmd::Enrol { hub, code, name } => {
             let actor = login(cli, &store).await?;
-            if !actor.role.allows(Permission::ManageUsers) {
-                return Err(StoreError::Denied(kitakontor_core::permission::PermissionDenied {
-                    role: actor.role,
-                    permission: Permission::ManageUsers,
-                    scope_note: None,
-                })
-                .into());
-            }
+            require_role(&actor, Permission::ManageUsers).map_err(StoreError::from)?;
             let e = engine(cli, store, Some(hub)).await?.enrol(hub, code, name, Some(&actor)).await?;
             out.value(&e, &format!("Angemeldet beim Hub {} als Gerät {} (Einrichtung {})", e.hub_url, e.device_id, e.facility_id));
         }

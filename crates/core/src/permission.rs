@@ -162,12 +162,20 @@ pub struct PermissionDenied {
     pub scope_note: Option<&'static str>,
 }
 
+/// The role check alone, made before anything is read (the scope follows once the target is
+/// loaded, with [`authorize`]).
+pub fn require_role(actor: &Actor, permission: Permission) -> Result<(), PermissionDenied> {
+    if actor.role.allows(permission) {
+        Ok(())
+    } else {
+        Err(PermissionDenied { role: actor.role, permission, scope_note: None })
+    }
+}
+
 /// The guard. Returns `Ok` only if the role allows the permission and the scope is the actor's.
 pub fn authorize(actor: &Actor, permission: Permission, scope: Scope) -> Result<(), PermissionDenied> {
+    require_role(actor, permission)?;
     let deny = |note| Err(PermissionDenied { role: actor.role, permission, scope_note: note });
-    if !actor.role.allows(permission) {
-        return deny(None);
-    }
     let facility = match scope {
         Scope::Global => None,
         Scope::Facility(f) => Some(f),

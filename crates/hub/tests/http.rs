@@ -25,7 +25,7 @@ impl Server {
 async fn the_server_speaks_the_protocol() {
     let e = env().await;
     city(&e.hub).await;
-    let mut s = serve(&e).await;
+    let s = serve(&e).await;
 
     // Health pings the database.
     let health = s.client.get(format!("{}/health", s.base)).send().await.unwrap();

@@ -21,7 +21,7 @@ use kitakontor_core::care::{add_months, month_start};
 use kitakontor_core::command::{self as cmd, Command, SCHEMA_VERSION};
 use kitakontor_core::ids::*;
 use kitakontor_core::occupancy;
-use kitakontor_core::permission::{authorize, Actor, Permission, PermissionDenied, Scope};
+use kitakontor_core::permission::{authorize, require_role, Actor, Permission, Scope};
 use kitakontor_core::person::{normalise_iban, validate_birth_date, validate_name};
 use kitakontor_core::reservation::{expires_at, ReservationStatus};
 use kitakontor_core::sepa;
@@ -184,9 +184,7 @@ async fn execute_in(
     now: DateTime<Utc>,
 ) -> Result<Receipt> {
     let permission = command.permission();
-    if !actor.role.allows(permission) {
-        return Err(PermissionDenied { role: actor.role, permission, scope_note: None }.into());
-    }
+    require_role(actor, permission)?;
     let client_seq = outbox::next_seq(conn).await?;
     let ran = run(conn, actor, command, Mode::Local, now, secret, None, Some(client_seq)).await?;
 

@@ -19,7 +19,7 @@ use crate::time::{parse_ts, ts};
 use crate::{audit, Store};
 use kitakontor_core::command::Command;
 use kitakontor_core::ids::{CommandId, DeviceId, FacilityId, ProviderId, UserId};
-use kitakontor_core::permission::{Actor, Permission, PermissionDenied, Role};
+use kitakontor_core::permission::{require_role, Actor, Permission, Role};
 use kitakontor_core::protocol::{AuditHead, CommandResult, Cursor, LogEntry, Origin, Outcome, PullReply, PushCommand, Versions};
 use serde::Serialize;
 // Table and column names in the generated SQL come from sqlite_master, never from input.
@@ -242,7 +242,7 @@ impl Store {
         set(&mut tx, K_DEVICE, Some(&e.device_id.to_string())).await?;
         set(&mut tx, K_FACILITY, Some(&e.facility_id.to_string())).await?;
         set(&mut tx, K_PROVIDER, Some(&e.provider_id.to_string())).await?;
-        let system = replay_actor(None);
+        let system = author(None);
         audit::actor_action(&mut tx, self, by.unwrap_or(&system), "enrol", &[format!("device:{}", e.device_id)]).await?;
         tx.commit().await?;
         Ok(())
@@ -499,7 +499,7 @@ impl Store {
                 return Ok(Ok(()));
             }
         }
-        let actor = replay_actor(entry.user_id);
+        let actor = author(entry.user_id);
         match run(conn, &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await {
             Ok(_) => Ok(Ok(())),
             Err(StoreError::Db(e)) if !matches!(e, sqlx::Error::Database(_)) => Err(StoreError::Db(e)),
@@ -551,7 +551,7 @@ impl Store {
         for (seq, name, args, user, at, hash) in rows {
             // Erased arguments: nothing to run again.
             let Some(command) = parse_command(&name, &args) else { continue };
-            let actor = replay_actor(user.parse().ok());
+            let actor = author(user.parse().ok());
             sqlx::query("SAVEPOINT redo").execute(&mut *conn).await?;
             match run(conn, &actor, &command, Mode::Redo, parse_ts(&at), None, hash, Some(seq)).await {
                 Ok(_) => {
@@ -646,9 +646,7 @@ impl Store {
         }
         // The role must allow the command; on retry its own guard checks the record's scope.
         let permission = Command::permission_of(&name).unwrap_or(Permission::ManageUsers);
-        if !actor.role.allows(permission) {
-            return Err(PermissionDenied { role: actor.role, permission, scope_note: None }.into());
-        }
+        require_role(actor, permission)?;
         let receipt = match action {
             InboxAction::Dismiss => None,
             InboxAction::Retry => {
@@ -743,9 +741,10 @@ fn own_seq(entry: &LogEntry, me: Option<DeviceId>) -> Option<i64> {
 /// Entries replayed under one savepoint.
 const REPLAY_CHUNK: usize = 200;
 
-/// Replays and redos run as the author; the guard already ran (on the author's PC, and the
-/// hub checked the scope), so the role only has to be one that may act at all.
-fn replay_actor(user: Option<UserId>) -> Actor {
+/// Replays and redos run as the command's author (no author: the PC itself, e.g. at
+/// enrolment); the guard already ran (on the author's PC, and the hub checked the scope), so
+/// the role only has to be one that may act at all.
+fn author(user: Option<UserId>) -> Actor {
     Actor { user_id: user.unwrap_or(UserId(uuid::Uuid::nil())), role: Role::ProviderAdmin, facility_id: None, groups: vec![] }
 }
 
