@@ -56,7 +56,7 @@ impl Store {
     }
 
     async fn connect(path: &Path, key: &DbKey, create: bool) -> Result<Store> {
-        openssl_no_atexit();
+        init_sqlcipher_once();
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -116,29 +116,40 @@ impl Store {
     }
 }
 
-/// SQLCipher encrypts with OpenSSL's libcrypto, which by default frees its global state in an
-/// `atexit` handler — while sqlx's SQLite worker threads may still be decrypting a page. The
-/// process then crashes on its way out ("double free" in the CLI, SIGSEGV after a test binary
-/// had passed). Asking OpenSSL, before its first use, not to clean up at exit removes the race;
-/// the operating system frees the memory anyway.
-#[cfg(target_os = "linux")]
-fn openssl_no_atexit() {
+/// Process-wide set-up before the first connection, once.
+///
+/// 1. SQLCipher encrypts with OpenSSL's libcrypto, which by default frees its global state in an
+///    `atexit` handler — while sqlx's SQLite worker threads may still be decrypting a page. The
+///    process then crashes on its way out ("double free" in the CLI, SIGSEGV after a test binary
+///    had passed). Asking OpenSSL, before its first use, not to clean up at exit removes the race;
+///    the operating system frees the memory anyway.
+/// 2. `sqlite3_initialize` marks SQLite initialised *before* it runs SQLCipher's extra init, so a
+///    second thread opening a database at that moment sees an uninitialised SQLCipher and fails
+///    with "PRAGMA key requires a key…" (seen once in CI, two stores opened in parallel). Running
+///    the initialisation here, inside the `Once`, makes every other opener wait for it.
+fn init_sqlcipher_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        extern "C" {
-            fn OPENSSL_init_crypto(opts: u64, settings: *const std::ffi::c_void) -> std::ffi::c_int;
+        #[cfg(target_os = "linux")]
+        {
+            extern "C" {
+                fn OPENSSL_init_crypto(opts: u64, settings: *const std::ffi::c_void) -> std::ffi::c_int;
+            }
+            // openssl/crypto.h: # define OPENSSL_INIT_NO_ATEXIT 0x00080000L
+            const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+            // SAFETY: a documented OpenSSL 1.1.1+ entry point, called with a null settings pointer.
+            unsafe {
+                OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, std::ptr::null());
+            }
         }
-        // openssl/crypto.h: # define OPENSSL_INIT_NO_ATEXIT 0x00080000L
-        const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
-        // SAFETY: a documented OpenSSL 1.1.1+ entry point, called with a null settings pointer.
-        unsafe {
-            OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, std::ptr::null());
+        // SAFETY: sqlite3_initialize is thread-safe and idempotent; it takes no arguments.
+        let rc = unsafe { libsqlite3_sys::sqlite3_initialize() };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            // The first open reports the same failure with SQLite's message; nothing to add here.
+            tracing::error!(rc, "SQLite/SQLCipher initialisation failed");
         }
     });
 }
-
-#[cfg(not(target_os = "linux"))]
-fn openssl_no_atexit() {}
 
 fn map_open_error(e: sqlx::Error, path: &Path) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
