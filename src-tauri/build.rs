@@ -50,6 +50,8 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "inbox",
     "resolve_inbox",
+    "city_overview",
+    "decide_duplicate",
     "enrol",
     "open_document",
     "ui_ready",

@@ -202,3 +202,72 @@ fn billing_and_documents_on_the_command_line() {
     let list: Value = serde_json::from_str(&go("verwaltung", &["--json", "rules", "list"]).stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// The city's proposals and registry matches on the command line, from the demo's cache
+/// (offline): the table, a decision queued and shown as waiting, the exit codes of bad calls.
+#[test]
+fn city_proposals_and_decisions_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let key = DbKey::generate().to_hex();
+    let go = |user: &str, args: &[&str]| {
+        let o = cli(&db, &key, Some(user)).env("KITAKONTOR_PASSWORD", kitakontor_store::demo::DEMO_PASSWORD).args(args).output().unwrap();
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    };
+    assert_eq!(run(&db, &key, None, &["demo"]).code, 0);
+
+    let r = go("leitung", &["sync", "duplicates"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let header = r.stdout.lines().find(|l| l.starts_with("Nr.")).unwrap_or_else(|| panic!("a table: {}", r.stdout));
+    for col in ["Kind bei uns", "Kind in anderer Einrichtung", "Grund", "Status"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(r.stdout.starts_with("Stand: "), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("offen") && r.stdout.contains("bestätigt (dasselbe Kind)") && r.stdout.contains("Kita Pusteblume"),
+        "{}",
+        r.stdout
+    );
+
+    let list: Value = serde_json::from_str(&go("leitung", &["--json", "sync", "duplicates"]).stdout).unwrap();
+    let proposals = list["proposals"].as_array().unwrap();
+    let open = proposals.iter().find(|p| p["status"] == "open").unwrap()["id"].as_str().unwrap().to_string();
+    let decided = proposals.iter().find(|p| p["status"] == "confirmed").unwrap()["id"].as_str().unwrap().to_string();
+    assert!(list["fetched_at"].is_string());
+
+    let r = go("leitung", &["sync", "decide", &open, "--same"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("Entschieden: dasselbe Kind") && r.stdout.contains("nächsten Abgleich"), "{}", r.stdout);
+    let r = go("leitung", &["sync", "duplicates"]);
+    let row = r.stdout.lines().find(|l| l.starts_with(&open)).unwrap();
+    assert!(row.ends_with("entschieden (dasselbe Kind), wird gesendet"), "{row}");
+
+    // Again (5), already decided on the hub (5), unknown (3), no number (2), no choice (2),
+    // both choices (2), not the role for it (4).
+    assert_eq!(go("leitung", &["sync", "decide", &open, "--different"]).code, 5);
+    let r = go("leitung", &["sync", "decide", &decided, "--different"]);
+    assert_eq!(r.code, 5);
+    assert!(r.stderr.contains("bereits entschieden: bestätigt (dasselbe Kind)"), "{}", r.stderr);
+    let r = go("leitung", &["sync", "decide", &uuid::Uuid::now_v7().to_string(), "--different"]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("auf diesem PC nicht bekannt"), "{}", r.stderr);
+    assert_eq!(go("leitung", &["sync", "decide", "vorschlag-1", "--same"]).code, 2);
+    assert_eq!(go("leitung", &["sync", "decide", &open]).code, 2);
+    assert_eq!(go("leitung", &["sync", "decide", &open, "--same", "--different"]).code, 2);
+    assert_eq!(go("erzieherin", &["sync", "duplicates"]).code, 4);
+    assert_eq!(go("verwaltung", &["sync", "registry"]).code, 4);
+    assert_eq!(go("verwaltung", &["sync", "decide", &open, "--same"]).code, 4);
+
+    let r = go("leitung", &["sync", "registry"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Melderegister-Auszug „melderegister-leipzig-kinder.csv“"), "{}", r.stdout);
+    let header = r.stdout.lines().find(|l| l.starts_with("Kind ")).unwrap_or_else(|| panic!("a table: {}", r.stdout));
+    assert!(header.contains("Geburtsdatum") && header.contains("Ergebnis") && header.contains("geprüft am"), "{header}");
+    for result in ["Gefunden", "Nicht gefunden", "Ähnlicher Name – bitte prüfen (im Melderegister: "] {
+        assert!(r.stdout.contains(result), "{result}: {}", r.stdout);
+    }
+}

@@ -98,6 +98,9 @@ call!(sync_status() -> SyncStatus);
 call!(sync_now() -> SyncStatus);
 call!(inbox(InboxInput) -> Vec<InboxItem>);
 call!(change resolve_inbox(ResolveInboxInput) -> Option<Receipt>);
+call!(city_overview() -> CityOverview);
+// Not an outbox row, but a queued decision for the hub: wake the engine to send it.
+call!(change decide_duplicate(DecideDuplicateInput) -> kitakontor_store::city::CityProposal);
 
 /// The one sync task (while someone is logged in and the PC is enrolled).
 #[derive(Default)]
@@ -404,6 +407,8 @@ fn main() {
             sync_now,
             inbox,
             resolve_inbox,
+            city_overview,
+            decide_duplicate,
             enrol,
             open_document,
             ui_ready,

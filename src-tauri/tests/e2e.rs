@@ -63,9 +63,30 @@ fn wait_port(port: u16, open: bool) {
     panic!("port {port} did not become {}", if open { "open" } else { "closed" });
 }
 
+/// A display is taken while the X server named in its lock file runs. A SIGKILLed Xvfb (our
+/// teardown kills the group) leaves its lock and socket behind; those are cleared and reused,
+/// otherwise the 50 displays below run out after 50 runs.
+fn display_taken(n: u32) -> bool {
+    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+    let Ok(text) = std::fs::read_to_string(&lock) else { return Path::new(&socket).exists() };
+    let alive = match text.trim().parse::<i32>() {
+        // SAFETY: signal 0 only checks that the process exists.
+        Ok(pid) if pid > 0 => {
+            let found = unsafe { libc::kill(pid, 0) } == 0;
+            found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        }
+        _ => false,
+    };
+    if !alive {
+        let _ = std::fs::remove_file(&lock);
+        let _ = std::fs::remove_file(&socket);
+    }
+    alive
+}
+
 fn start_xvfb() -> (Group, String) {
     for n in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if display_taken(n) {
             continue;
         }
         let display = format!(":{n}");
@@ -256,6 +277,7 @@ async fn a_kita_day_in_the_real_window() {
         run(&ui, &inbox).await;
         billing(&ui, &documents).await;
         clarification(&ui).await;
+        city(&ui).await;
     })
     .await;
     let _ = client.close().await;
@@ -592,4 +614,48 @@ async fn clarification(ui: &Ui) {
     ui.el("hub-device-name").await.send_keys("Büro-PC 1").await.unwrap();
     ui.el("hub-connection").await;
     ui.shot("16-hub-verbindung").await;
+}
+
+/// "Stadtabgleich" on the demo (offline, from the cache the demo seeds): the director sees the
+/// proposals and the registry results, decides one after the confirmation step and it shows
+/// as "wird gesendet"; Rust refuses a second decision. The director is logged in (end of
+/// `clarification`).
+async fn city(ui: &Ui) {
+    ui.nav("city").await;
+    ui.wait_text("city-stand", "Stand: ").await;
+    let open = ui
+        .poll(
+            "an open proposal",
+            r#"const r = [...document.querySelectorAll('[data-testid^="city-proposal-"]')].find(x => x.dataset.status === 'open');
+               return r ? r.dataset.testid.slice('city-proposal-'.length) : null;"#,
+        )
+        .await;
+    let open = open.as_str().unwrap().to_string();
+    let row = ui.text_of(&format!("city-proposal-{open}")).await;
+    assert!(row.contains("geb.") && row.contains("Kita ") && row.contains("gleiches Geburtsdatum") && row.contains("offen"), "{row}");
+    let table = ui.text_of("city-proposals").await;
+    assert!(table.contains("Kind bei uns") && table.contains("Kind in anderer Einrichtung") && table.contains("bestätigt"), "{table}");
+    let registry = ui.text_of("city-registry").await;
+    assert!(registry.contains("Nicht gefunden") && registry.contains("Gefunden") && registry.contains("geprüft am"), "{registry}");
+    assert!(ui.text_of("city-extract").await.contains("Melderegister-Auszug"));
+    assert!(ui.text_of("screen-city").await.contains("Ticket des Jugendamts"), "what 'nicht gefunden' means for the office");
+
+    // "Dasselbe Kind": the dialog explains that nothing is merged; then the pill says it waits.
+    ui.click(&format!("city-same-{open}")).await;
+    let dialog = ui.text_of("city-confirm").await;
+    assert!(dialog.contains("Dasselbe Kind?") && dialog.contains("nichts automatisch zusammengeführt"), "{dialog}");
+    ui.click("city-confirm-yes").await;
+    ui.gone("city-confirm").await;
+    ui.wait_text(&format!("city-status-{open}"), "wird gesendet").await;
+    ui.wait_text(&format!("city-note-{open}"), "Sabine Sonnenschein").await;
+    ui.gone(&format!("city-same-{open}")).await;
+    let again =
+        ui.invoke("decide_duplicate", Some(json!({ "proposal_id": open, "decision": "rejected" }))).await.expect_err("decided already");
+    assert_eq!(again["code"], "conflict", "{again}");
+    // From the "Stand" line on, so the picture holds the proposals and the first registry rows.
+    let script = r#"const m = document.getElementById('main');
+                    const s = document.querySelector('[data-testid="city-stand"]');
+                    m.scrollTop += s.getBoundingClientRect().top - m.getBoundingClientRect().top - 8;"#;
+    ui.c.execute(script, vec![]).await.unwrap();
+    ui.shot("17-stadtabgleich").await;
 }

@@ -10,7 +10,7 @@ describe('navigation by permissions', () => {
   });
 
   test('director sees every screen of the navigation', () => {
-    expect(ids(DIRECTOR)).toEqual(['overview', 'children', 'applications', 'contracts', 'groups', 'attendance', 'clarification', 'settings']);
+    expect(ids(DIRECTOR)).toEqual(['overview', 'children', 'applications', 'contracts', 'groups', 'attendance', 'city', 'clarification', 'settings']);
   });
 
   test('office sees contracts but no applications and no attendance', () => {
@@ -54,6 +54,14 @@ describe('navigation by permissions', () => {
   test('Klärungsbedarf is there for everyone at Alt+9 (Rust filters the entries by role)', () => {
     for (const perms of [EDUCATOR, OFFICE, DIRECTOR, TECH_ADMIN, []]) expect(screenForShortcut(session(perms), 9)).toBe('clarification');
     expect(ids(DIRECTOR).slice(-2)).toEqual(['clarification', 'settings']);
+  });
+
+  test('Stadtabgleich at Alt+0, only for who manages the waiting list', () => {
+    expect(screenForShortcut(session(DIRECTOR), 0)).toBe('city');
+    for (const perms of [EDUCATOR, OFFICE, TECH_ADMIN, []]) {
+      expect(screenForShortcut(session(perms), 0)).toBeNull();
+      expect(canSee(session(perms), 'city')).toBe(false);
+    }
   });
 
   test('no session, no screens', () => {

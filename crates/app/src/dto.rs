@@ -58,6 +58,25 @@ input! {
     ResolveInboxInput { id: i64, action: kitakontor_store::sync::InboxAction }
     /// Binds this PC to the city's hub with a one-time code from the hub's administrator.
     EnrolInput { hub_url: String, code: String, device_name: String }
+    /// A decision on one of the city's duplicate proposals ("Dasselbe Kind" / "Verschiedene
+    /// Kinder"); queued here, sent by the next sync round.
+    DecideDuplicateInput { proposal_id: uuid::Uuid, decision: kitakontor_core::protocol::city::Decision }
+}
+
+/// The "Stadtabgleich" screen: the city's duplicate proposals and registry matches for this
+/// facility as last fetched from the hub, with the decisions made here on top.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CityOverview {
+    /// The PC is enrolled with a hub (otherwise nothing new arrives).
+    pub enrolled: bool,
+    /// The last good fetch; `None`: never fetched.
+    pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the last fetch failed (German); the cache shown is older then.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub proposals: Vec<kitakontor_store::city::CityProposal>,
+    pub registry: kitakontor_store::city::CityRegistry,
 }
 
 /// One entry of the clarification inbox as the UI shows it: the store's entry plus the names

@@ -138,6 +138,8 @@ impl From<StoreError> for AppError {
                 format!("Im {} besteht kein Betreuungsvertrag – dafür gibt es keinen Elternbeitrag.", month.format("%m/%Y"))
             }
             StoreError::File { path, reason } => format!("Die Datei {path} konnte nicht geschrieben werden ({reason})."),
+            // German already: says why the decision cannot be taken.
+            StoreError::City(c) => c.to_string(),
             other => {
                 tracing::error!(error = %other, "store failure");
                 "Interner Fehler der Datenbank. Bitte erneut versuchen; die Daten sind unverändert.".into()
@@ -181,6 +183,7 @@ impl From<TransportError> for AppError {
                 AppError::new("hub_error", format!("Der Hub erwartet Befehl Nr. {expected}; der nächste Abgleich holt das nach."))
             }
             TransportError::Refused(m) => AppError::new("hub_refused", format!("Der Hub hat die Anfrage abgelehnt: {m}")),
+            TransportError::NotSupported => AppError::new("hub_error", "Diese Verbindung zum Hub kennt den Abgleich mit der Stadt nicht."),
         }
     }
 }

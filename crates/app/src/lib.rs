@@ -11,6 +11,7 @@
 //! is logged in; the app hands it out (`sync_engine`) and wakes it after every change.
 
 mod billing;
+mod city;
 pub mod dto;
 pub mod error;
 mod services;

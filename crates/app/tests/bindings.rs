@@ -77,6 +77,14 @@ fn export_all(dir: &Path) {
         kitakontor_core::protocol::Outcome,
         kitakontor_core::protocol::FieldConflict,
         kitakontor_core::protocol::Alternative,
+        CityOverview,
+        DecideDuplicateInput,
+        kitakontor_store::city::CityProposal,
+        kitakontor_store::city::ProposalStatus,
+        kitakontor_store::city::LocalDecision,
+        kitakontor_store::city::CityRegistry,
+        kitakontor_core::protocol::city::Decision,
+        kitakontor_core::protocol::city::MatchStatus,
     );
 }
 

@@ -506,6 +506,21 @@ pub enum SyncCmd {
         #[arg(long, value_enum)]
         action: ResolveArg,
     },
+    /// Mögliche Doppelanmeldungen, die der Hub der Stadt gefunden hat – Stand des letzten Abgleichs (duplicates)
+    Duplicates,
+    /// Über eine mögliche Doppelanmeldung entscheiden; gesendet wird beim nächsten Abgleich (decide)
+    Decide {
+        /// Nummer des Vorschlags (siehe `sync duplicates`)
+        id: String,
+        /// Dasselbe Kind (confirmed): es ist doppelt angemeldet. Zusammengeführt wird nichts automatisch.
+        #[arg(long, conflicts_with = "different", required_unless_present = "different")]
+        same: bool,
+        /// Verschiedene Kinder (rejected): der Vorschlag kommt nicht wieder.
+        #[arg(long)]
+        different: bool,
+    },
+    /// Abgleich mit dem Melderegister – Stand des letzten Abgleichs (registry)
+    Registry,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

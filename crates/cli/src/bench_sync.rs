@@ -125,7 +125,9 @@ fn workload(facility: FacilityId, n: usize) -> Vec<(Command, Option<String>)> {
                     group_id: None,
                     first_name: format!("Kind{i}"),
                     last_name: "Messung".into(),
-                    birth_date: NaiveDate::from_ymd_opt(2022, 1 + (i % 12) as u32, 1).expect("date"),
+                    // Spread over six years: the hub compares a new child with the children of
+                    // its birth date (duplicate proposals), and 10,000 on 12 dates made that quadratic.
+                    birth_date: NaiveDate::from_ymd_opt(2020, 1, 1).expect("date") + chrono::Days::new((i as u64 / 5) % 2190),
                     address: Address::default(),
                     municipality: "Leipzig".into(),
                 }
@@ -282,7 +284,11 @@ async fn load(out: &Out, a: &BenchArgs, hub: &str, codes: &Arc<Codes>, facility:
                         group_id: None,
                         first_name: format!("Last{i}x{k}"),
                         last_name: "Generator".into(),
-                        birth_date: NaiveDate::from_ymd_opt(2023, 5, 1).expect("date"),
+                        // Spread over six years (from the id's random bits): children of one birth
+                        // date with names that sound alike are duplicate proposals (hub
+                        // `duplicates`), and 2,500 of them on one date made the setup quadratic.
+                        birth_date: NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")
+                            + chrono::Days::new((child.0.as_u128() % 2190) as u64),
                         address: Address::default(),
                         municipality: "Leipzig".into(),
                     }

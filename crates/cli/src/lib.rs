@@ -62,6 +62,8 @@ impl CliError {
 fn store_exit_code(e: &StoreError) -> u8 {
     match e {
         StoreError::NotFound { .. } | StoreError::NoContract { .. } => 3,
+        StoreError::City(c) if c.code() == "not_found" => 3,
+        StoreError::City(_) => 5,
         StoreError::Denied(_) => 4,
         StoreError::Domain(_) | StoreError::Conflict(_) | StoreError::Import(_) | StoreError::RuleSet(_) | StoreError::Fee(_) => 5,
         StoreError::File { .. } => 1,

@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod city;
+
 /// Bumped when a message shape changes incompatibly. A hub answers a request with another
 /// version with 426 "upgrade required"; the desktop keeps its outbox and stops pushing.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,8 +1,9 @@
 //! One device command, inside the transaction `push` opened: scope (step 1), conflict policy
 //! (step 2), the city's read models, new record versions and the log entry (step 3).
 
-use crate::log::{self, NewEntry};
+use crate::log::{self, AppliedEntry, NewEntry};
 use crate::policy::{self, RecordScope, Rule};
+use crate::push::{self, Decided};
 use crate::records::{self, Record};
 use crate::{city, DeviceAuth, HubError};
 use chrono::{DateTime, Utc};
@@ -45,27 +46,29 @@ pub(crate) fn touched_refs(pc: &PushCommand) -> Vec<String> {
     refs.into_iter().collect()
 }
 
-/// Applies a device's command. The caller holds the locks (`records::lock`) and writes the
-/// result row; nothing here is written unless the outcome is `Applied`.
+/// Applies a device's command and files it. The caller holds the locks (`records::lock`), has
+/// loaded the `known` records among `refs` under them, and stores the result itself when the
+/// command is not applied (`Decided::Answer`); nothing here is written unless it is applied.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn device_command(
     conn: &mut PgConnection,
     auth: &DeviceAuth,
     device_name: &str,
     pc: &PushCommand,
     cmd: &Command,
+    refs: &[String],
+    known: HashMap<String, Record>,
     now: DateTime<Utc>,
-) -> Result<Outcome, HubError> {
-    let refs = touched_refs(pc);
-    let known = records::load(conn, &refs).await?;
+) -> Result<Decided, HubError> {
     let primary = policy::primary_ref(cmd);
 
     // Step 1: scope, from the enrolment only.
     if matches!(cmd, Command::DeleteChild(_)) && !known.contains_key(&primary) {
         // The child never reached the hub (or its creation was refused): nothing to delete.
-        return Ok(Outcome::Applied { versions: Versions::new() });
+        return Ok(Decided::Answer(Outcome::Applied { versions: Versions::new() }));
     }
-    if let Some(r) = scope_check(cmd, auth, pc, &refs, &known) {
-        return Ok(r.into());
+    if let Some(r) = scope_check(cmd, auth, pc, refs, &known) {
+        return Ok(Decided::Answer(r.into()));
     }
 
     // Step 2: the conflict policy on the primary record.
@@ -73,29 +76,42 @@ pub(crate) async fn device_command(
         let base = pc.base_versions.get(&primary).copied();
         match policy::rule(cmd) {
             Rule::WholeRecord if policy::is_stale(base, rec.version) => {
-                return Ok(Outcome::Conflict { record: primary, fields: Vec::new(), theirs_by: Some(rec.last_change.clone()) });
+                return Ok(Decided::Answer(Outcome::Conflict {
+                    record: primary,
+                    fields: Vec::new(),
+                    theirs_by: Some(rec.last_change.clone()),
+                }));
             }
             Rule::FieldMerge if policy::is_stale(base, rec.version) => {
                 let hub = records::fields(conn, &primary).await?;
                 let conflicts = policy::field_conflicts(base.unwrap_or(0), &policy::merge_fields(cmd), &hub);
                 if let Some(first) = conflicts.first() {
                     let theirs_by = hub.get(&first.field).map(|f| f.changed_by.clone()).unwrap_or_else(|| rec.last_change.clone());
-                    return Ok(Outcome::Conflict { record: primary, fields: conflicts, theirs_by: Some(theirs_by) });
+                    return Ok(Decided::Answer(Outcome::Conflict { record: primary, fields: conflicts, theirs_by: Some(theirs_by) }));
                 }
             }
             _ => {}
         }
     }
 
-    // Step 3: the city's read models (may still refuse: no place, hold expired, …). A savepoint,
-    // so a refusal after a partial write leaves nothing behind.
-    sqlx::query("SAVEPOINT apply").execute(&mut *conn).await?;
+    // Step 3: the city's read models (may still refuse: no place, hold expired, …). A refusal
+    // must leave nothing behind. Most city steps refuse, if at all, before their first write;
+    // the few that can refuse after writing run under a savepoint (two round trips, so not
+    // for every command).
     let ctx = city::Ctx { scope: RecordScope::facility(auth), now };
-    if let Err(rejection) = city::apply(conn, cmd, &ctx).await? {
-        sqlx::query("ROLLBACK TO SAVEPOINT apply").execute(&mut *conn).await?;
-        return Ok(rejection.into());
+    let guarded = city::may_refuse_after_writing(cmd);
+    if guarded {
+        sqlx::query("SAVEPOINT apply").execute(&mut *conn).await?;
     }
-    sqlx::query("RELEASE SAVEPOINT apply").execute(&mut *conn).await?;
+    if let Err(rejection) = city::apply(conn, cmd, &ctx).await? {
+        if guarded {
+            sqlx::query("ROLLBACK TO SAVEPOINT apply").execute(&mut *conn).await?;
+        }
+        return Ok(Decided::Answer(rejection.into()));
+    }
+    if guarded {
+        sqlx::query("RELEASE SAVEPOINT apply").execute(&mut *conn).await?;
+    }
     // City rules (duplicates.rs): a written child is compared with the children of the same
     // birth date in every facility (open proposals only, nothing merged); a deleted child's
     // proposals and registry status go with its file.
@@ -110,10 +126,21 @@ pub(crate) async fn device_command(
         _ => {}
     }
 
+    // Step 4: new versions, the log entry and the result, in one statement.
     let change = policy::describe_change(cmd.name(), device_name, now);
     let scope_of = |r: &str| known.get(r).map(|k| k.scope).unwrap_or_else(|| policy::new_record_scope(r, cmd, auth));
     let items: Vec<(String, RecordScope)> = pc.base_versions.keys().map(|r| (r.clone(), scope_of(r))).collect();
-    let versions = records::bump(conn, &items, &change).await?;
+    let entry = AppliedEntry {
+        device_id: auth.device_id,
+        client_seq: pc.client_seq,
+        command_id: pc.command_id,
+        user_id: pc.user_id,
+        hub_time: now,
+        command: cmd,
+        secret_hash: pc.secret_hash.as_deref(),
+        scope: policy::log_scope(cmd, &scope_of(&primary)),
+    };
+    let versions = log::file_applied(conn, entry, &items, &change).await.map_err(|e| push::stored_or_mismatch(e, pc.client_seq))?;
 
     if policy::rule(cmd) == Rule::FieldMerge {
         let version = versions.get(&primary).copied().or_else(|| known.get(&primary).map(|k| k.version)).unwrap_or(0);
@@ -124,21 +151,7 @@ pub(crate) async fn device_command(
             records::set_fields(conn, &record, *v, &fields, &change).await?;
         }
     }
-
-    log::append(
-        conn,
-        NewEntry {
-            origin: Origin::Device { device_id: auth.device_id, client_seq: pc.client_seq, command_id: pc.command_id },
-            user_id: Some(pc.user_id),
-            hub_time: now,
-            command: cmd,
-            versions: &versions,
-            secret_hash: pc.secret_hash.as_deref(),
-            scope: policy::log_scope(cmd, &scope_of(&primary)),
-        },
-    )
-    .await?;
-    Ok(Outcome::Applied { versions })
+    Ok(Decided::Filed(versions))
 }
 
 fn scope_check(cmd: &Command, auth: &DeviceAuth, pc: &PushCommand, refs: &[String], known: &HashMap<String, Record>) -> Option<Rejection> {

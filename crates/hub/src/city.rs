@@ -91,6 +91,17 @@ pub(crate) async fn apply(conn: &mut PgConnection, command: &Command, ctx: &Ctx)
     }
 }
 
+/// Whether `apply` can refuse this command after it has written something: then it runs under
+/// a savepoint (`apply::device_command`), so that a refused command leaves nothing behind.
+/// Every other command refuses, if at all, before its first write (or has no read model).
+/// Keep in step with `apply` and the functions it calls.
+pub(crate) fn may_refuse_after_writing(command: &Command) -> bool {
+    use Command as C;
+    // Each writes the booking first, then moves the application (`transition`), which can
+    // refuse; ConcludeContract also turns a failed UPDATE (exclusion constraint) into a refusal.
+    matches!(command, C::ReservePlace(_) | C::CancelReservation(_) | C::ExpireReservation(_) | C::ConcludeContract(_))
+}
+
 /// Creates or updates a facility. Refused when a smaller capacity would leave an active
 /// booking outside the places (slot above the new capacity) from today on.
 async fn upsert_facility_rows(conn: &mut PgConnection, c: &cmd::UpsertFacility, now: DateTime<Utc>) -> Result<Effect, HubError> {

@@ -13,7 +13,6 @@ use crate::{DeviceAuth, Hub, HubError};
 use chrono::{DateTime, NaiveDate, Utc};
 use kitakontor_core::person::Address;
 use rphonetic::{Cologne, Encoder};
-use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -154,60 +153,9 @@ pub fn compare(a: &Keys, b: &Keys) -> Option<Candidate> {
     Some(Candidate { score: score.min(100), reason: why.join(", ") })
 }
 
-/// Proposal states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Confirmed,
-    Rejected,
-}
-
-impl Decision {
-    fn code(self) -> &'static str {
-        match self {
-            Decision::Confirmed => "confirmed",
-            Decision::Rejected => "rejected",
-        }
-    }
-}
-
-/// Body of `POST /city/duplicates/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DecideDuplicate {
-    pub decision: Decision,
-}
-
-/// The device's own child in a proposal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OwnChild {
-    pub child_id: Uuid,
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: NaiveDate,
-}
-
-/// The other child: name, birth date and its facility's name only (no guardians, no address).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OtherChild {
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: NaiveDate,
-    pub facility_name: String,
-}
-
-/// One proposal as a device of an involved facility sees it (`GET /city/duplicates`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DuplicateView {
-    pub id: Uuid,
-    pub reason: String,
-    pub score: i32,
-    /// `open`, `confirmed` or `rejected`.
-    pub state: String,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub child: OwnChild,
-    pub other: OtherChild,
-}
+// The wire types a PC reads and sends live in `kitakontor_core::protocol::city`, shared with
+// the desktop; re-exported here for the hub's callers.
+pub use kitakontor_core::protocol::city::{DecideDuplicate, Decision, DuplicateView, OtherChild, OwnChild, ProposalState};
 
 /// One proposal for the city's administrator (`duplicates list`).
 #[derive(Debug, Clone, PartialEq)]
@@ -291,7 +239,8 @@ fn view(r: ViewRow) -> DuplicateView {
         id: r.0,
         reason: r.1,
         score: r.2,
-        state: r.3,
+        // The table's CHECK allows only these three; anything else would be a bug shown as open.
+        state: ProposalState::from_code(&r.3).unwrap_or(ProposalState::Open),
         decided_at: r.4,
         child: OwnChild { child_id: r.5, first_name: r.6, last_name: r.7, birth_date: r.8 },
         other: OtherChild { first_name: r.9, last_name: r.10, birth_date: r.11, facility_name: r.12 },
@@ -366,7 +315,7 @@ impl Hub {
                 .execute(&mut *tx)
                 .await?;
         } else if state != decision.code() {
-            let label = if state == "confirmed" { "bestätigt (dasselbe Kind)" } else { "abgelehnt (verschiedene Kinder)" };
+            let label = Decision::from_code(&state).map_or(state.as_str(), |d| d.label_de());
             return Err(HubError::BadRequest(format!("Über diesen Dublettenvorschlag wurde bereits entschieden: {label}")));
         }
         let row: ViewRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIEW} AND p.id = $2 ORDER BY mine.id LIMIT 1")))

@@ -37,15 +37,26 @@ pub(crate) async fn lock<'a>(
     device: Option<DeviceId>,
     refs: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), sqlx::Error> {
+    // unnest yields the keys in array order; the locks are taken in that order.
+    sqlx::query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS u(k)").bind(lock_keys(device, refs)).execute(conn).await?;
+    Ok(())
+}
+
+/// The same locks as `lock`, as SQL to send with the BEGIN of a pushed command (`push`: one
+/// round trip): one statement per lock, in order. The keys are numbers computed here, so no
+/// request data reaches the SQL text.
+pub(crate) fn lock_statements<'a>(device: Option<DeviceId>, refs: impl IntoIterator<Item = &'a str>) -> String {
+    lock_keys(device, refs).iter().map(|k| format!("SELECT pg_advisory_xact_lock('{k}'::int8); ")).collect()
+}
+
+fn lock_keys<'a>(device: Option<DeviceId>, refs: impl IntoIterator<Item = &'a str>) -> Vec<i64> {
     let mut keys: Vec<i64> = refs.into_iter().map(|r| lock_key(&format!("record:{r}"))).collect();
     keys.sort_unstable();
     keys.dedup();
     if let Some(d) = device {
         keys.insert(0, lock_key(&format!("device:{d}")));
     }
-    // unnest yields the keys in array order; the locks are taken in that order.
-    sqlx::query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS u(k)").bind(&keys).execute(conn).await?;
-    Ok(())
+    keys
 }
 
 #[derive(sqlx::FromRow)]
@@ -71,6 +82,36 @@ pub(crate) async fn load(conn: &mut PgConnection, refs: &[String]) -> Result<Has
             (r.r#ref, Record { scope, version: r.version, last_change: r.last_change })
         })
         .collect())
+}
+
+/// The known records among some refs as one row of arrays (all `NULL` when none is known), so
+/// that their load can share a statement with other reads (`push`):
+/// `SELECT array_agg(ref) AS refs, array_agg(facility_id) AS facilities, array_agg(provider_id) AS providers,
+/// array_agg(version) AS versions, array_agg(last_change) AS changes FROM records WHERE ref = ANY(…)`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Loaded {
+    refs: Option<Vec<String>>,
+    facilities: Option<Vec<Option<Uuid>>>,
+    providers: Option<Vec<Option<Uuid>>>,
+    versions: Option<Vec<i64>>,
+    changes: Option<Vec<String>>,
+}
+
+impl Loaded {
+    pub fn into_map(self) -> HashMap<String, Record> {
+        let refs = self.refs.unwrap_or_default().into_iter();
+        let facilities = self.facilities.unwrap_or_default().into_iter();
+        let providers = self.providers.unwrap_or_default().into_iter();
+        let versions = self.versions.unwrap_or_default().into_iter();
+        let changes = self.changes.unwrap_or_default().into_iter();
+        refs.zip(facilities.zip(providers))
+            .zip(versions.zip(changes))
+            .map(|((r, (f, p)), (version, last_change))| {
+                let scope = RecordScope { facility_id: f.map(FacilityId), provider_id: p.map(ProviderId) };
+                (r, Record { scope, version, last_change })
+            })
+            .collect()
+    }
 }
 
 /// The fields the hub has seen set on a record.

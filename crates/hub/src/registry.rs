@@ -188,46 +188,9 @@ pub fn parse(bytes: &[u8], today: NaiveDate) -> Result<Extract, Vec<String>> {
     Ok(Extract { encoding, residents })
 }
 
-/// The stored extract.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegistryImport {
-    pub id: Uuid,
-    pub imported_at: DateTime<Utc>,
-    pub file_name: String,
-    pub rows: i32,
-    pub encoding: String,
-}
-
-/// Match status of a child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchStatus {
-    /// Same name (spelling up to umlaut transcription and case), birth date and postal code.
-    Matched,
-    /// Names sound alike (Kölner Phonetik), same birth date and postal code: a proposal for
-    /// the office to check, not a match.
-    MatchedPhonetic,
-    NotFound,
-    /// More than one resident fits.
-    Ambiguous,
-}
-
-impl MatchStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            MatchStatus::Matched => "matched",
-            MatchStatus::MatchedPhonetic => "matched_phonetic",
-            MatchStatus::NotFound => "not_found",
-            MatchStatus::Ambiguous => "ambiguous",
-        }
-    }
-
-    fn from_code(s: &str) -> Option<MatchStatus> {
-        [MatchStatus::Matched, MatchStatus::MatchedPhonetic, MatchStatus::NotFound, MatchStatus::Ambiguous]
-            .into_iter()
-            .find(|m| m.code() == s)
-    }
-}
+// The wire types a PC reads live in `kitakontor_core::protocol::city`, shared with the
+// desktop; re-exported here for the hub's callers.
+pub use kitakontor_core::protocol::city::{ChildRegistryStatus, MatchStatus, RegistryImport, RegistryStatus};
 
 /// Counts of one matching run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,28 +200,6 @@ pub struct MatchReport {
     pub matched_phonetic: usize,
     pub not_found: usize,
     pub ambiguous: usize,
-}
-
-/// One child of the device's facility in `GET /city/registry-status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChildRegistryStatus {
-    pub child_id: Uuid,
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: NaiveDate,
-    /// `None`: not checked since the child was created or the extract was replaced.
-    pub status: Option<MatchStatus>,
-    /// The registry's spelling of the resident found (matched / matched_phonetic), to check.
-    pub registry_name: Option<String>,
-    pub checked_at: Option<DateTime<Utc>>,
-}
-
-/// `GET /city/registry-status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegistryStatus {
-    /// The extract in use; `None` when none was imported yet.
-    pub extract: Option<RegistryImport>,
-    pub children: Vec<ChildRegistryStatus>,
 }
 
 /// What matching reads of a child or resident.

@@ -10,6 +10,7 @@
 //! All four happen in one `BEGIN IMMEDIATE` transaction: either all of it is there or none.
 
 use crate::auth::{check_password_strength, hash_secret};
+use crate::conn::{args, Arg, Conn};
 use crate::error::{Result, StoreError};
 use crate::rows::{self, uuid};
 use crate::time::{date, parse_date, ts};
@@ -57,7 +58,7 @@ pub(crate) enum Mode {
 }
 
 pub(crate) struct Ctx<'c> {
-    conn: &'c mut SqliteConnection,
+    conn: Conn<'c>,
     actor: &'c Actor,
     now: DateTime<Utc>,
     mode: Mode,
@@ -98,16 +99,13 @@ impl Ctx<'_> {
     }
 
     async fn child_guard(&mut self, permission: Permission, child: ChildId) -> Result<()> {
-        let (facility, group) = rows::child_scope(self.conn, child).await?;
+        let (facility, group) = rows::child_scope(&mut self.conn, child).await?;
         self.guard(permission, Scope::Child { facility, group })
     }
 
     async fn exec(&mut self, sql: &'static str, binds: &[Option<String>]) -> Result<u64> {
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(b.clone());
-        }
-        Ok(q.execute(&mut *self.conn).await?.rows_affected())
+        let args: Vec<Arg> = binds.iter().cloned().map(Arg::from).collect();
+        Ok(self.conn.exec(sql, &args).await?)
     }
 }
 
@@ -186,7 +184,7 @@ async fn execute_in(
     let permission = command.permission();
     require_role(actor, permission)?;
     let client_seq = outbox::next_seq(conn).await?;
-    let ran = run(conn, actor, command, Mode::Local, now, secret, None, Some(client_seq)).await?;
+    let ran = run(Conn::from(&mut *conn), actor, command, Mode::Local, now, secret, None, Some(client_seq)).await?;
 
     let command_id = CommandId(uuid::Uuid::now_v7());
     let json = serde_json::to_value(command).expect("commands serialise");
@@ -230,7 +228,7 @@ pub(crate) struct Ran {
 /// a Replay sets the hub's versions afterwards instead.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     actor: &Actor,
     command: &Command,
     mode: Mode,
@@ -240,28 +238,26 @@ pub(crate) async fn run(
     capture: Option<i64>,
 ) -> Result<Ran> {
     if let Some(seq) = capture {
-        sqlx::query("UPDATE sync_capture SET client_seq = ? WHERE id = 1").bind(seq).execute(&mut *conn).await?;
+        conn.exec("UPDATE sync_capture SET client_seq = ? WHERE id = 1", args![seq]).await?;
     }
-    let mut ctx = Ctx { conn, actor, now, mode, records: Vec::new(), secret, secret_hash, undoable: true };
+    let mut ctx = Ctx { conn: Conn::from(&mut conn), actor, now, mode, records: Vec::new(), secret, secret_hash, undoable: true };
     let applied = apply(&mut ctx, command).await;
-    let Ctx { conn, records, secret_hash, undoable, .. } = ctx;
+    let Ctx { records, secret_hash, undoable, .. } = ctx;
     let mut base = BTreeMap::new();
     if applied.is_ok() && capture.is_some() {
         for r in &records {
-            let v: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM sync_versions WHERE record = ?").bind(r).fetch_optional(&mut *conn).await?;
+            let v: Option<(i64,)> = conn.opt("SELECT version FROM sync_versions WHERE record = ?", args![r]).await?;
+            let v = v.map(|v| v.0);
             base.insert(r.clone(), v.unwrap_or(0));
-            sqlx::query(
+            conn.exec(
                 "INSERT INTO sync_versions (record, version) VALUES (?, ?) ON CONFLICT(record) DO UPDATE SET version = excluded.version",
+                args![r, v.unwrap_or(0) + 1],
             )
-            .bind(r)
-            .bind(v.unwrap_or(0) + 1)
-            .execute(&mut *conn)
             .await?;
         }
     }
     if capture.is_some() {
-        sqlx::query("UPDATE sync_capture SET client_seq = NULL WHERE id = 1").execute(&mut *conn).await?;
+        conn.exec("UPDATE sync_capture SET client_seq = NULL WHERE id = 1", args![]).await?;
     }
     applied?;
     Ok(Ran { records, base, secret_hash, undoable })
@@ -283,13 +279,11 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::AssignStaff(c) => {
-            let facility: Option<(String,)> = sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?")
-                .bind(c.group_id.to_string())
-                .fetch_optional(&mut *ctx.conn)
-                .await?;
+            let facility: Option<(String,)> =
+                ctx.conn.opt("SELECT facility_id FROM groups WHERE id = ?", args![c.group_id.to_string()]).await?;
             let facility = facility.ok_or(StoreError::NotFound { what: "group", id: c.group_id.to_string() })?;
             ctx.guard(Permission::ManageFacility, Scope::Facility(uuid(&facility.0)))?;
-            user_exists(ctx.conn, c.user_id).await?;
+            user_exists(&mut ctx.conn, c.user_id).await?;
             ctx.exec("INSERT OR IGNORE INTO group_staff (group_id, user_id) VALUES (?,?)", &[s(c.group_id), s(c.user_id)]).await?;
             ctx.touch(format!("group:{}", c.group_id));
             ctx.touch(format!("user:{}", c.user_id));
@@ -320,7 +314,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::SetUserRole(c) => {
-            user_exists(ctx.conn, c.user_id).await?;
+            user_exists(&mut ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
             if c.user_id == ctx.actor.user_id {
                 return Err(StoreError::Conflict("you cannot change your own role; ask another administrator".into()));
@@ -330,7 +324,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::DeactivateUser(c) => {
-            user_exists(ctx.conn, c.user_id).await?;
+            user_exists(&mut ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
             if c.user_id == ctx.actor.user_id {
                 return Err(StoreError::Conflict("you cannot deactivate your own account".into()));
@@ -340,7 +334,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::ResetPassword(c) => {
-            user_exists(ctx.conn, c.user_id).await?;
+            user_exists(&mut ctx.conn, c.user_id).await?;
             ctx.guard(Permission::ManageUsers, Scope::Global)?;
             let hash = ctx.password_hash("the new password is missing")?;
             ctx.exec(
@@ -359,7 +353,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             validate_birth_date(c.birth_date, ctx.now.date_naive())?;
             c.address.validate()?;
             if let Some(g) = c.group_id {
-                group_in_facility(ctx.conn, g, c.facility_id).await?;
+                group_in_facility(&mut ctx.conn, g, c.facility_id).await?;
             }
             ctx.exec(
                 "INSERT INTO children (id, facility_id, group_id, first_name, last_name, birth_date, street, postal_code, city, municipality, search_name)
@@ -377,13 +371,14 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::UpdateChild(c) => update_child(ctx, c).await,
         Command::DeleteChild(c) => {
             ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-            let orphans: Vec<(String,)> = sqlx::query_as(
-                "SELECT guardian_id FROM child_guardians WHERE child_id = ?1
+            let orphans: Vec<(String,)> = ctx
+                .conn
+                .all(
+                    "SELECT guardian_id FROM child_guardians WHERE child_id = ?1
                  AND guardian_id NOT IN (SELECT guardian_id FROM child_guardians WHERE child_id <> ?1)",
-            )
-            .bind(c.child_id.to_string())
-            .fetch_all(&mut *ctx.conn)
-            .await?;
+                    args![c.child_id.to_string()],
+                )
+                .await?;
             // Erasure must reach the outbox too: commands not yet sent to the hub would still
             // carry the names, health notes or IBANs. They keep their place in the sequence (no
             // gap) but lose their arguments; the hub acknowledges a redacted command as a no-op.
@@ -456,7 +451,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         }
         Command::LinkGuardian(c) => {
             ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-            guardian_exists(ctx.conn, c.guardian_id).await?;
+            guardian_exists(&mut ctx.conn, c.guardian_id).await?;
             ctx.exec("INSERT OR IGNORE INTO child_guardians (child_id, guardian_id) VALUES (?,?)", &[s(c.child_id), s(c.guardian_id)])
                 .await?;
             ctx.touch(format!("guardian:{}", c.guardian_id));
@@ -494,10 +489,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::RecordMandate(c) => {
             guardian_finance_guard(ctx, c.guardian_id).await?;
             let reference = sepa::validate_mandate_reference(&c.reference)?;
-            let iban: Option<(Option<String>,)> = sqlx::query_as("SELECT iban FROM guardians WHERE id = ?")
-                .bind(c.guardian_id.to_string())
-                .fetch_optional(&mut *ctx.conn)
-                .await?;
+            let iban: Option<(Option<String>,)> =
+                ctx.conn.opt("SELECT iban FROM guardians WHERE id = ?", args![c.guardian_id.to_string()]).await?;
             if iban.and_then(|i| i.0).is_none() {
                 return Err(DomainError::InvalidField {
                     field: "iban",
@@ -508,8 +501,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             if c.signed_on > ctx.now.date_naive() {
                 return Err(DomainError::InvalidField { field: "signed_on", reason: format!("{} is in the future", c.signed_on) }.into());
             }
-            let taken: Option<(String,)> =
-                sqlx::query_as("SELECT id FROM sepa_mandates WHERE reference = ?").bind(&reference).fetch_optional(&mut *ctx.conn).await?;
+            let taken: Option<(String,)> = ctx.conn.opt("SELECT id FROM sepa_mandates WHERE reference = ?", args![&reference]).await?;
             if taken.is_some() {
                 return Err(StoreError::Conflict(format!("Die Mandatsreferenz {reference} ist bereits vergeben")));
             }
@@ -523,11 +515,10 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::RevokeMandate(c) => {
-            let row: Option<(String, i64, Option<String>)> =
-                sqlx::query_as("SELECT guardian_id, version, revoked_on FROM sepa_mandates WHERE id = ?")
-                    .bind(c.mandate_id.to_string())
-                    .fetch_optional(&mut *ctx.conn)
-                    .await?;
+            let row: Option<(String, i64, Option<String>)> = ctx
+                .conn
+                .opt("SELECT guardian_id, version, revoked_on FROM sepa_mandates WHERE id = ?", args![c.mandate_id.to_string()])
+                .await?;
             let (guardian, _, revoked) = row.ok_or(StoreError::NotFound { what: "mandate", id: c.mandate_id.to_string() })?;
             guardian_finance_guard(ctx, uuid(&guardian)).await?;
             if revoked.is_some() {
@@ -543,10 +534,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         }
         Command::SetCreditor(c) => {
             ctx.guard(Permission::RunBilling, Scope::Global)?;
-            let v: Option<(i64,)> = sqlx::query_as("SELECT version FROM providers WHERE id = ?")
-                .bind(c.provider_id.to_string())
-                .fetch_optional(&mut *ctx.conn)
-                .await?;
+            let v: Option<(i64,)> = ctx.conn.opt("SELECT version FROM providers WHERE id = ?", args![c.provider_id.to_string()]).await?;
             v.ok_or(StoreError::NotFound { what: "provider", id: c.provider_id.to_string() })?;
             c.address.validate()?;
             let creditor_id = sepa::validate_creditor_id(&c.creditor_id)?;
@@ -573,7 +561,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             ctx.child_guard(Permission::ManageApplications, c.child_id).await?;
             validate_choices(&c.choices)?;
             for f in &c.choices {
-                facility_exists(ctx.conn, *f).await?;
+                facility_exists(&mut ctx.conn, *f).await?;
             }
             ctx.exec(
                 "INSERT INTO applications (id, child_id, wanted_start, care_type, care_tenths, origin, state, created_at) VALUES (?,?,?,?,?,?,'open',?)",
@@ -609,7 +597,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
         Command::ExpireReservation(c) => release_hold(ctx, c.reservation_id, ReservationStatus::Lapsed).await,
         Command::ConcludeContract(c) => conclude_contract(ctx, c).await,
         Command::AmendContract(c) => {
-            let (contract, _) = rows::contract(ctx.conn, c.contract_id).await?;
+            let (contract, _) = rows::contract(&mut ctx.conn, c.contract_id).await?;
             ctx.guard(Permission::ManageContracts, Scope::Facility(contract.facility_id))?;
             let next = contract.amend(c.valid_from, c.care_hours, c.note.clone(), ctx.now)?;
             insert_version(ctx, c.contract_id, &next).await?;
@@ -618,7 +606,7 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::TerminateContract(c) => {
-            let (contract, _) = rows::contract(ctx.conn, c.contract_id).await?;
+            let (contract, _) = rows::contract(&mut ctx.conn, c.contract_id).await?;
             ctx.guard(Permission::ManageContracts, Scope::Facility(contract.facility_id))?;
             let next = contract.terminate(c.end_date, c.reason.clone(), ctx.now)?;
             insert_version(ctx, c.contract_id, &next).await?;
@@ -641,10 +629,8 @@ async fn apply(ctx: &mut Ctx<'_>, command: &Command) -> Result<()> {
             Ok(())
         }
         Command::RecordTicketDecision(c) => {
-            let row: Option<(String, String, i64)> = sqlx::query_as("SELECT child_id, state, version FROM tickets WHERE id = ?")
-                .bind(c.ticket_id.to_string())
-                .fetch_optional(&mut *ctx.conn)
-                .await?;
+            let row: Option<(String, String, i64)> =
+                ctx.conn.opt("SELECT child_id, state, version FROM tickets WHERE id = ?", args![c.ticket_id.to_string()]).await?;
             let (child, state, _) = row.ok_or(StoreError::NotFound { what: "ticket", id: c.ticket_id.to_string() })?;
             ctx.child_guard(Permission::ManageTickets, uuid(&child)).await?;
             let next = TicketState::from_code(&state).expect("CHECK").decide(c.approved)?;
@@ -670,35 +656,33 @@ fn unique_to_conflict(e: StoreError, msg: &str) -> StoreError {
     }
 }
 
-async fn user_exists(conn: &mut SqliteConnection, id: UserId) -> Result<()> {
-    let v: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+async fn user_exists(conn: &mut Conn<'_>, id: UserId) -> Result<()> {
+    let v: Option<(i64,)> = conn.opt("SELECT 1 FROM users WHERE id = ?", args![id.to_string()]).await?;
     v.map(|_| ()).ok_or(StoreError::NotFound { what: "user", id: id.to_string() })
 }
 
-async fn facility_exists(conn: &mut SqliteConnection, id: FacilityId) -> Result<(String, i64)> {
-    let v: Option<(String, i64)> =
-        sqlx::query_as("SELECT municipality, version FROM facilities WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+async fn facility_exists(conn: &mut Conn<'_>, id: FacilityId) -> Result<(String, i64)> {
+    let v: Option<(String, i64)> = conn.opt("SELECT municipality, version FROM facilities WHERE id = ?", args![id.to_string()]).await?;
     v.ok_or(StoreError::NotFound { what: "facility", id: id.to_string() })
 }
 
 /// Finance data of a guardian is scoped by the guardian's children: the actor must be allowed
 /// to write finance data for every one of them (a guardian without children: provider-wide).
 async fn guardian_finance_guard(ctx: &mut Ctx<'_>, guardian: GuardianId) -> Result<()> {
-    guardian_exists(ctx.conn, guardian).await?;
-    for scope in rows::guardian_scopes(ctx.conn, guardian).await? {
+    guardian_exists(&mut ctx.conn, guardian).await?;
+    for scope in rows::guardian_scopes(&mut ctx.conn, guardian).await? {
         ctx.guard(Permission::WriteFinance, scope)?;
     }
     Ok(())
 }
 
-async fn guardian_exists(conn: &mut SqliteConnection, id: GuardianId) -> Result<()> {
-    let v: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM guardians WHERE id = ?").bind(id.to_string()).fetch_optional(&mut *conn).await?;
+async fn guardian_exists(conn: &mut Conn<'_>, id: GuardianId) -> Result<()> {
+    let v: Option<(i64,)> = conn.opt("SELECT 1 FROM guardians WHERE id = ?", args![id.to_string()]).await?;
     v.map(|_| ()).ok_or(StoreError::NotFound { what: "guardian", id: id.to_string() })
 }
 
-async fn group_in_facility(conn: &mut SqliteConnection, group: GroupId, facility: FacilityId) -> Result<()> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT facility_id FROM groups WHERE id = ?").bind(group.to_string()).fetch_optional(&mut *conn).await?;
+async fn group_in_facility(conn: &mut Conn<'_>, group: GroupId, facility: FacilityId) -> Result<()> {
+    let row: Option<(String,)> = conn.opt("SELECT facility_id FROM groups WHERE id = ?", args![group.to_string()]).await?;
     match row {
         Some((f,)) if f == facility.to_string() => Ok(()),
         Some(_) => Err(StoreError::Conflict("the group belongs to another facility".into())),
@@ -742,13 +726,14 @@ async fn upsert_facility(ctx: &mut Ctx<'_>, c: &cmd::UpsertFacility) -> Result<(
 
 async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
     ctx.child_guard(Permission::WriteChildren, c.child_id).await?;
-    let (facility, _) = rows::child_scope(ctx.conn, c.child_id).await?;
-    let cur: (String, String, String, String, String, String, String, Option<String>) = sqlx::query_as(
-        "SELECT first_name, last_name, birth_date, street, postal_code, city, municipality, group_id FROM children WHERE id = ?",
-    )
-    .bind(c.child_id.to_string())
-    .fetch_one(&mut *ctx.conn)
-    .await?;
+    let (facility, _) = rows::child_scope(&mut ctx.conn, c.child_id).await?;
+    let cur: (String, String, String, String, String, String, String, Option<String>) = ctx
+        .conn
+        .one(
+            "SELECT first_name, last_name, birth_date, street, postal_code, city, municipality, group_id FROM children WHERE id = ?",
+            args![c.child_id.to_string()],
+        )
+        .await?;
     let first = c.first_name.clone().unwrap_or(cur.0);
     let last = c.last_name.clone().unwrap_or(cur.1);
     validate_name("first_name", &first)?;
@@ -761,7 +746,7 @@ async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
     validate_name("municipality", &municipality)?;
     let group = match c.group_id {
         Some(g) => {
-            group_in_facility(ctx.conn, g, facility).await?;
+            group_in_facility(&mut ctx.conn, g, facility).await?;
             Some(g.to_string())
         }
         None => cur.7,
@@ -780,7 +765,7 @@ async fn update_child(ctx: &mut Ctx<'_>, c: &cmd::UpdateChild) -> Result<()> {
 }
 
 async fn application_guarded(ctx: &mut Ctx<'_>, id: ApplicationId) -> Result<(kitakontor_core::application::Application, i64)> {
-    let (app, v) = rows::application(ctx.conn, id).await?;
+    let (app, v) = rows::application(&mut ctx.conn, id).await?;
     ctx.child_guard(Permission::ManageApplications, app.child_id).await?;
     Ok((app, v))
 }
@@ -790,11 +775,13 @@ async fn close_application(ctx: &mut Ctx<'_>, id: ApplicationId, event: Applicat
     let next = app.state.transition(event)?;
     if app.state == ApplicationState::Reserved {
         // A rejected or withdrawn application frees its hold.
-        let holds: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, version FROM reservations WHERE application_id = ? AND status IN ('provisional','confirmed')")
-                .bind(id.to_string())
-                .fetch_all(&mut *ctx.conn)
-                .await?;
+        let holds: Vec<(String, i64)> = ctx
+            .conn
+            .all(
+                "SELECT id, version FROM reservations WHERE application_id = ? AND status IN ('provisional','confirmed')",
+                args![id.to_string()],
+            )
+            .await?;
         for (h, _) in holds {
             ctx.exec("UPDATE reservations SET status = 'cancelled', version = version + 1 WHERE id = ?", &[s(&h)]).await?;
             ctx.touch(format!("reservation:{h}"));
@@ -807,7 +794,7 @@ async fn close_application(ctx: &mut Ctx<'_>, id: ApplicationId, event: Applicat
 }
 
 async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
-    let (app, _) = rows::application(ctx.conn, c.application_id).await?;
+    let (app, _) = rows::application(&mut ctx.conn, c.application_id).await?;
     ctx.guard(Permission::ManageApplications, Scope::Facility(c.facility_id))?;
     if !app.choices.contains(&c.facility_id) {
         return Err(StoreError::Conflict("the facility is not among the application's choices".into()));
@@ -817,15 +804,14 @@ async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
         return Err(DomainError::DateTooEarly { date: c.start_date, earliest: app.wanted_start }.into());
     }
     // One place per child: no other active hold, no contract running at the start.
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM reservations WHERE child_id = ?1 AND status IN ('provisional','confirmed') AND expires_at > ?2)
+    let (n,): (i64,) = ctx
+        .conn
+        .one(
+            "SELECT (SELECT count(*) FROM reservations WHERE child_id = ?1 AND status IN ('provisional','confirmed') AND expires_at > ?2)
               + (SELECT count(*) FROM contracts WHERE child_id = ?1 AND (end_date IS NULL OR end_date >= ?3))",
-    )
-    .bind(app.child_id.to_string())
-    .bind(ts(ctx.now))
-    .bind(date(c.start_date))
-    .fetch_one(&mut *ctx.conn)
-    .await?;
+            args![app.child_id.to_string(), ts(ctx.now), date(c.start_date)],
+        )
+        .await?;
     if n > 0 {
         return Err(DomainError::AlreadyPlaced.into());
     }
@@ -848,7 +834,7 @@ async fn reserve_place(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace) -> Result<()> {
 /// The local view of free places (this PC's contracts and holds). The hub's bookings are
 /// authoritative, so a replayed reservation skips this.
 async fn free_place_check(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace, care_type: kitakontor_core::care::CareType) -> Result<()> {
-    let inputs = rows::occupancy_inputs(ctx.conn, c.facility_id).await?;
+    let inputs = rows::occupancy_inputs(&mut ctx.conn, c.facility_id).await?;
     if !inputs.capacity.contains_key(&care_type) {
         return Err(DomainError::CareTypeNotOffered(care_type).into());
     }
@@ -865,7 +851,7 @@ async fn free_place_check(ctx: &mut Ctx<'_>, c: &cmd::ReservePlace, care_type: k
 }
 
 async fn release_hold(ctx: &mut Ctx<'_>, id: ReservationId, to: ReservationStatus) -> Result<()> {
-    let (res, _) = rows::reservation(ctx.conn, id).await?;
+    let (res, _) = rows::reservation(&mut ctx.conn, id).await?;
     ctx.guard(Permission::ManageApplications, Scope::Facility(res.facility_id))?;
     if !matches!(res.status, ReservationStatus::Provisional | ReservationStatus::Confirmed) {
         return Err(DomainError::ReservationNotActive(res.status.label_de()).into());
@@ -873,7 +859,7 @@ async fn release_hold(ctx: &mut Ctx<'_>, id: ReservationId, to: ReservationStatu
     if to == ReservationStatus::Lapsed && ctx.now < res.expires_at {
         return Err(StoreError::Conflict(format!("the hold runs until {}; it has not lapsed", res.expires_at)));
     }
-    let (app, _) = rows::application(ctx.conn, res.application_id).await?;
+    let (app, _) = rows::application(&mut ctx.conn, res.application_id).await?;
     let next = app.state.transition(ApplicationEvent::ReleaseHold)?;
     ctx.exec("UPDATE reservations SET status = ?, version = version + 1 WHERE id = ?", &[s(to.code()), s(id)]).await?;
     ctx.exec("UPDATE applications SET state = ?, version = version + 1 WHERE id = ?", &[s(next.code()), s(app.id)]).await?;
@@ -883,7 +869,7 @@ async fn release_hold(ctx: &mut Ctx<'_>, id: ReservationId, to: ReservationStatu
 }
 
 async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Result<()> {
-    let (res, _) = rows::reservation(ctx.conn, c.reservation_id).await?;
+    let (res, _) = rows::reservation(&mut ctx.conn, c.reservation_id).await?;
     ctx.guard(Permission::ManageContracts, Scope::Facility(res.facility_id))?;
     res.ensure_convertible(ctx.now)?;
     if c.start_date < res.start_date {
@@ -892,24 +878,23 @@ async fn conclude_contract(ctx: &mut Ctx<'_>, c: &cmd::ConcludeContract) -> Resu
     if c.settling_in_weeks > 26 {
         return Err(DomainError::InvalidField { field: "settling_in_weeks", reason: "at most 26 weeks".into() }.into());
     }
-    let (app, _) = rows::application(ctx.conn, res.application_id).await?;
+    let (app, _) = rows::application(&mut ctx.conn, res.application_id).await?;
     let next = app.state.transition(ApplicationEvent::Admit)?;
-    let child: (String, Option<String>, i64) = sqlx::query_as("SELECT municipality, measles_proof, version FROM children WHERE id = ?")
-        .bind(res.child_id.to_string())
-        .fetch_one(&mut *ctx.conn)
-        .await?;
+    let child: (String, Option<String>, i64) =
+        ctx.conn.one("SELECT municipality, measles_proof, version FROM children WHERE id = ?", args![res.child_id.to_string()]).await?;
     if child.1.is_none() {
         return Err(DomainError::MeaslesProofMissing.into());
     }
-    let (facility_municipality, _) = facility_exists(ctx.conn, res.facility_id).await?;
-    let tickets: Vec<(String,)> =
-        sqlx::query_as("SELECT state FROM tickets WHERE child_id = ?").bind(res.child_id.to_string()).fetch_all(&mut *ctx.conn).await?;
+    let (facility_municipality, _) = facility_exists(&mut ctx.conn, res.facility_id).await?;
+    let tickets: Vec<(String,)> = ctx.conn.all("SELECT state FROM tickets WHERE child_id = ?", args![res.child_id.to_string()]).await?;
     let tickets: Vec<TicketState> = tickets.iter().map(|t| TicketState::from_code(&t.0).expect("CHECK")).collect();
     ensure_admissible(&child.0, &facility_municipality, &tickets)?;
-    let (overlap,): (i64,) = sqlx::query_as("SELECT count(*) FROM contracts WHERE child_id = ? AND (end_date IS NULL OR end_date >= ?)")
-        .bind(res.child_id.to_string())
-        .bind(date(c.start_date))
-        .fetch_one(&mut *ctx.conn)
+    let (overlap,): (i64,) = ctx
+        .conn
+        .one(
+            "SELECT count(*) FROM contracts WHERE child_id = ? AND (end_date IS NULL OR end_date >= ?)",
+            args![res.child_id.to_string(), date(c.start_date)],
+        )
         .await?;
     if overlap > 0 {
         return Err(DomainError::AlreadyPlaced.into());
@@ -953,7 +938,7 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
     if c.date > today {
         return Err(DomainError::InvalidField { field: "date", reason: format!("{} is in the future", c.date) }.into());
     }
-    let events = day_events(ctx.conn, c.child_id, c.date).await?;
+    let events = day_events(&mut ctx.conn, c.child_id, c.date).await?;
     match c.corrects {
         Some(target) => {
             if !events.iter().any(|e| e.id == target) {
@@ -967,10 +952,12 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
         _ => None,
     };
     let recorder = ctx.actor.user_id.to_string();
-    // The local order of events (`seq`) is taken in the same statement.
+    // The local order of events (`seq`), read apart from the INSERT: an INSERT … SELECT is a
+    // multi-row write to SQLite and pays for a statement journal, which a bulk replay felt.
+    let (seq,): (i64,) = ctx.conn.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM attendance_events", args![]).await?;
     ctx.exec(
         "INSERT INTO attendance_events (id, child_id, date, kind, absence_type, at, corrects, recorded_by, seq)
-         SELECT ?,?,?,?,?,?,?,?, COALESCE(MAX(seq), 0) + 1 FROM attendance_events",
+         VALUES (?,?,?,?,?,?,?,?,?)",
         &[
             s(c.event_id),
             s(c.child_id),
@@ -980,6 +967,7 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
             s(ts(c.at)),
             c.corrects.map(|x| x.to_string()),
             s(recorder),
+            s(seq),
         ],
     )
     .await?;
@@ -988,13 +976,14 @@ async fn record_attendance(ctx: &mut Ctx<'_>, c: &cmd::RecordAttendance) -> Resu
     Ok(())
 }
 
-pub(crate) async fn day_events(conn: &mut SqliteConnection, child: ChildId, day: chrono::NaiveDate) -> Result<Vec<AttendanceEvent>> {
-    let rows: Vec<(String, String, Option<String>, String, Option<String>)> =
-        sqlx::query_as("SELECT id, kind, absence_type, at, corrects FROM attendance_events WHERE child_id = ? AND date = ? ORDER BY seq")
-            .bind(child.to_string())
-            .bind(date(day))
-            .fetch_all(&mut *conn)
-            .await?;
+pub(crate) async fn day_events<'a>(conn: impl Into<Conn<'a>>, child: ChildId, day: chrono::NaiveDate) -> Result<Vec<AttendanceEvent>> {
+    let mut conn: Conn<'a> = conn.into();
+    let rows: Vec<(String, String, Option<String>, String, Option<String>)> = conn
+        .all(
+            "SELECT id, kind, absence_type, at, corrects FROM attendance_events WHERE child_id = ? AND date = ? ORDER BY seq",
+            args![child.to_string(), date(day)],
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| AttendanceEvent {

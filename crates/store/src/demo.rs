@@ -525,6 +525,7 @@ impl Store {
         sqlx::query("DELETE FROM sync_undo").execute(&mut *tx).await?;
         tx.commit().await?;
         self.seed_demo_inbox(&admin, (facilities[0].0, facilities[0].1), (facilities[1].0, facilities[1].1)).await?;
+        self.seed_demo_city(&[facilities[0].0, facilities[1].0]).await?;
         Ok(DemoSummary {
             facilities: facilities.iter().map(|f| (f.0, f.1.to_string())).collect(),
             accounts,
@@ -632,6 +633,134 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The spelling variant an office elsewhere might have typed (for the demo's city proposals).
+fn spelling_variant(last: &str) -> Option<&'static str> {
+    Some(match last {
+        "Müller" => "Mueller",
+        "Schmidt" => "Schmitt",
+        "Meyer" => "Maier",
+        "Schäfer" => "Schaefer",
+        "Krüger" => "Krueger",
+        "Schröder" => "Schroeder",
+        "Hoffmann" => "Hofmann",
+        "Köhler" => "Koehler",
+        "Groß" => "Gross",
+        _ => return None,
+    })
+}
+
+impl Store {
+    /// What a sync round would have brought from the hub's city rules, so the offline demo
+    /// shows the "Stadtabgleich" screen: duplicate proposals (a demo child registered again
+    /// elsewhere, spelt differently; invented facilities of other providers) and the registry
+    /// status of every child (out-of-town children are not found in Leipzig's registry). Written
+    /// into the cache directly, as the sync engine does; one transaction per facility.
+    async fn seed_demo_city(&self, facilities: &[FacilityId]) -> Result<()> {
+        use kitakontor_core::protocol::city::*;
+        let now = self.now();
+        let fetched_at = now - Duration::minutes(40);
+        let extract = RegistryImport {
+            id: id(),
+            imported_at: now - Duration::days(2),
+            file_name: "melderegister-leipzig-kinder.csv".into(),
+            rows: 48_213,
+            encoding: "UTF-8".into(),
+        };
+        for (n, facility) in facilities.iter().enumerate() {
+            type Row = (String, String, String, String, String);
+            let children: Vec<Row> = sqlx::query_as(
+                "SELECT id, first_name, last_name, birth_date, municipality FROM children WHERE facility_id = ?
+                 ORDER BY last_name, first_name, birth_date, id",
+            )
+            .bind(facility.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            let born = |d: &str| d.parse::<NaiveDate>().expect("an ISO date");
+            let own = |r: &Row| OwnChild {
+                child_id: r.0.parse().expect("a child id"),
+                first_name: r.1.clone(),
+                last_name: r.2.clone(),
+                birth_date: born(&r.3),
+            };
+            // (the other child's facility, spelt differently (else: same address), decided days ago)
+            let plans: &[(&str, bool, Option<i64>)] = if n == 0 {
+                &[("Kita Pusteblume", true, None), ("Kita Löwenzahn", false, None), ("Kita Regenbogen", true, Some(3))]
+            } else {
+                &[("Kita Pusteblume", true, None)]
+            };
+            let mut proposals = Vec::new();
+            let mut candidates = children.iter().filter(|r| spelling_variant(&r.2).is_some());
+            for (facility_name, variant, decided) in plans {
+                let Some(r) = candidates.next() else { break };
+                let child = own(r);
+                let (first, last, score, reason) = if *variant {
+                    let last = spelling_variant(&r.2).expect("filtered").to_string();
+                    (r.1.clone(), last, 70, "gleiches Geburtsdatum, Nachname klingt gleich, gleicher Vorname")
+                } else {
+                    (ascii_name(&r.1), r.2.clone(), 100, "gleiches Geburtsdatum, gleicher Nachname, gleicher Vorname, gleiche Anschrift")
+                };
+                proposals.push(DuplicateView {
+                    id: id(),
+                    reason: reason.into(),
+                    score,
+                    state: if decided.is_some() { ProposalState::Confirmed } else { ProposalState::Open },
+                    decided_at: decided.map(|d| now - Duration::days(d)),
+                    other: OtherChild {
+                        first_name: first,
+                        last_name: last,
+                        birth_date: child.birth_date,
+                        facility_name: (*facility_name).into(),
+                    },
+                    child,
+                });
+            }
+            let registry = RegistryStatus {
+                extract: Some(extract.clone()),
+                children: children
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let (status, registry_name) = if r.4 != "Leipzig" {
+                            (Some(MatchStatus::NotFound), None)
+                        } else if i == children.len() - 1 {
+                            (None, None)
+                        } else if i % 29 == 7 {
+                            (Some(MatchStatus::Ambiguous), None)
+                        } else if let Some(v) = spelling_variant(&r.2).filter(|_| i % 3 == 0) {
+                            (Some(MatchStatus::MatchedPhonetic), Some(format!("{} {v}", r.1)))
+                        } else {
+                            (Some(MatchStatus::Matched), Some(format!("{} {}", r.1, r.2)))
+                        };
+                        let o = own(r);
+                        ChildRegistryStatus {
+                            child_id: o.child_id,
+                            first_name: o.first_name,
+                            last_name: o.last_name,
+                            birth_date: o.birth_date,
+                            status,
+                            registry_name,
+                            checked_at: status.map(|_| now - Duration::days(2) + Duration::hours(1)),
+                        }
+                    })
+                    .collect(),
+            };
+            self.store_city_snapshot(*facility, &proposals, &registry, fetched_at).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A first name as an office without umlauts on its keyboard types it ("Jördis" → "Joerdis").
+fn ascii_name(s: &str) -> String {
+    s.replace('ä', "ae")
+        .replace('ö', "oe")
+        .replace('ü', "ue")
+        .replace('Ö', "Oe")
+        .replace('Ä', "Ae")
+        .replace('Ü', "Ue")
+        .replace(['é', 'ë'], "e")
 }
 
 /// A wall-clock time of the PC's time zone (the Kita's), as UTC.

@@ -44,6 +44,9 @@ pub enum StoreError {
     /// Writing a document or export file failed; the database is unchanged or complete.
     #[error("could not write {path}: {reason}")]
     File { path: String, reason: String },
+    /// A decision on a city proposal that cannot be taken (its message is German).
+    #[error("{0}")]
+    City(#[from] crate::city::CityError),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -92,6 +95,7 @@ impl StoreError {
             StoreError::Fee(_) => "fee_not_computable",
             StoreError::File { .. } => "file",
             StoreError::NoContract { .. } => "no_contract",
+            StoreError::City(c) => c.code(),
             StoreError::Db(_) | StoreError::Migrate(_) => "database",
         }
     }

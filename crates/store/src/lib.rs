@@ -8,7 +8,9 @@
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod city;
 mod commands;
+mod conn;
 pub mod db;
 pub mod demo;
 mod documents;

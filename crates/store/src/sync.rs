@@ -14,6 +14,7 @@
 //! an answer other than "applied" lands in the clarification inbox ("Klärungsbedarf").
 
 use crate::commands::{run, Mode};
+use crate::conn::{args, Conn, RawConn};
 use crate::error::{Result, StoreError};
 use crate::time::{parse_ts, ts};
 use crate::{audit, Store};
@@ -40,6 +41,10 @@ const LOCAL_ONLY: &[&str] = &[
     "sync_capture",
     "sync_undo",
     "inbox",
+    "city_fetch",
+    "city_proposals",
+    "city_registry",
+    "city_decisions",
     "_sqlx_migrations",
 ];
 
@@ -48,6 +53,8 @@ const LOCAL_ONLY: &[&str] = &[
 pub(crate) struct TableInfo {
     columns: Vec<String>,
     pk: Vec<String>,
+    /// The undo triggers on the table: (name, CREATE statement).
+    triggers: Vec<(String, String)>,
 }
 
 pub(crate) type UndoTables = BTreeMap<String, TableInfo>;
@@ -69,26 +76,28 @@ pub(crate) async fn install_undo_triggers(pool: &SqlitePool) -> Result<UndoTable
         if pk.is_empty() {
             return Err(StoreError::Conflict(format!("table {name} has no primary key; sync cannot undo its rows")));
         }
-        tables.insert(name, TableInfo { columns: cols.into_iter().map(|c| c.0).collect(), pk: pk.into_iter().map(|p| p.1).collect() });
+        tables.insert(
+            name,
+            TableInfo { columns: cols.into_iter().map(|c| c.0).collect(), pk: pk.into_iter().map(|p| p.1).collect(), triggers: Vec::new() },
+        );
     }
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
-    for (t, info) in &tables {
+    for (t, info) in tables.iter_mut() {
         let hash = fnv(&format!("{t}:{}", info.columns.join(",")));
         for (op, event, row) in [("I", "INSERT", "NEW"), ("U", "UPDATE", "OLD"), ("D", "DELETE", "OLD")] {
             let name = format!("undo_{t}_{}_{hash:08x}", op.to_lowercase());
             let pk = json_object(&info.pk, row);
             let old = if op == "I" { "NULL".to_string() } else { json_object(&info.columns, "OLD") };
-            wanted.insert(
-                name.clone(),
-                format!(
-                    "CREATE TRIGGER \"{name}\" AFTER {event} ON \"{t}\"
+            let sql = format!(
+                "CREATE TRIGGER \"{name}\" AFTER {event} ON \"{t}\"
                      WHEN (SELECT client_seq FROM sync_capture WHERE id = 1) IS NOT NULL
                      BEGIN
                        INSERT INTO sync_undo (client_seq, tbl, op, pk, old)
                        VALUES ((SELECT client_seq FROM sync_capture WHERE id = 1), '{t}', '{op}', {pk}, {old});
                      END"
-                ),
             );
+            info.triggers.push((name.clone(), sql.clone()));
+            wanted.insert(name, sql);
         }
     }
     let existing: HashSet<String> =
@@ -365,20 +374,43 @@ impl Store {
             // checked at once, so an entry that breaks a foreign key fails alone instead of
             // failing the commit (and with it every later sync).
             sqlx::query("PRAGMA defer_foreign_keys = OFF").execute(&mut *tx).await?;
-            for chunk in page.entries.chunks(REPLAY_CHUNK) {
-                let failed = self.replay_chunk(&mut tx, chunk, me).await?;
-                stats.replayed += chunk.len() - failed;
-                stats.failed += failed;
-            }
-            // The hub's versions count every entry, whether or not it changed anything here.
-            let mut versions = Versions::new();
-            for e in &page.entries {
-                for (r, v) in &e.versions {
-                    let slot = versions.entry(r.clone()).or_insert(*v);
-                    *slot = (*slot).max(*v);
+            {
+                // The replay runs on the connection's raw handle, synchronously (see `conn`):
+                // declared in this order, `raw` (and its statements) goes before the lock.
+                let mut handle = tx.lock_handle().await?;
+                // SAFETY: `handle` outlives `raw`, and nothing else uses the connection meanwhile.
+                let mut raw = unsafe { RawConn::new(handle.as_raw_handle()) };
+                let mut conn = Conn::Raw(&mut raw);
+                // A large page (a first sync) replays without the undo triggers: they record
+                // nothing during a replay, yet every insert evaluates them and keeps a statement
+                // journal for them. Dropped and created again inside this transaction, so no
+                // other connection ever sees the tables without them.
+                let bulk = page.entries.len() >= BULK_REPLAY;
+                if bulk {
+                    for (name, _) in self.undo_tables.values().flat_map(|t| &t.triggers) {
+                        conn.exec(&format!("DROP TRIGGER \"{name}\""), args![]).await?;
+                    }
+                }
+                for chunk in page.entries.chunks(REPLAY_CHUNK) {
+                    let failed = self.replay_chunk(&mut conn, chunk, me).await?;
+                    stats.replayed += chunk.len() - failed;
+                    stats.failed += failed;
+                }
+                // The hub's versions count every entry, whether or not it changed anything here.
+                let mut versions = Versions::new();
+                for e in &page.entries {
+                    for (r, v) in &e.versions {
+                        let slot = versions.entry(r.clone()).or_insert(*v);
+                        *slot = (*slot).max(*v);
+                    }
+                }
+                set_versions(&mut conn, &versions).await?;
+                if bulk {
+                    for (_, sql) in self.undo_tables.values().flat_map(|t| &t.triggers) {
+                        conn.exec(sql, args![]).await?;
+                    }
                 }
             }
-            set_versions(&mut tx, &versions).await?;
             stats.redone = self.redo_pending(&mut tx).await?;
             set(&mut tx, K_DIRTY, None).await?;
         }
@@ -441,8 +473,8 @@ impl Store {
     /// SQLite's thread, more than most handlers). Only when one of them fails is the chunk
     /// rolled back and replayed entry by entry, so that the failing one is skipped alone.
     /// Returns how many could not be replayed.
-    async fn replay_chunk(&self, conn: &mut SqliteConnection, chunk: &[LogEntry], me: Option<DeviceId>) -> Result<usize> {
-        sqlx::query("SAVEPOINT replay_chunk").execute(&mut *conn).await?;
+    async fn replay_chunk(&self, conn: &mut Conn<'_>, chunk: &[LogEntry], me: Option<DeviceId>) -> Result<usize> {
+        conn.exec("SAVEPOINT replay_chunk", args![]).await?;
         let mut clean = true;
         for entry in chunk {
             if self.replay(conn, entry, me).await?.is_err() {
@@ -451,21 +483,21 @@ impl Store {
             }
         }
         if clean {
-            sqlx::query("RELEASE replay_chunk").execute(&mut *conn).await?;
+            conn.exec("RELEASE replay_chunk", args![]).await?;
             return Ok(0);
         }
-        sqlx::query("ROLLBACK TO replay_chunk").execute(&mut *conn).await?;
-        sqlx::query("RELEASE replay_chunk").execute(&mut *conn).await?;
+        conn.exec("ROLLBACK TO replay_chunk", args![]).await?;
+        conn.exec("RELEASE replay_chunk", args![]).await?;
         let mut failed = 0;
         for entry in chunk {
-            sqlx::query("SAVEPOINT replay").execute(&mut *conn).await?;
+            conn.exec("SAVEPOINT replay", args![]).await?;
             match self.replay(conn, entry, me).await? {
                 Ok(()) => {
-                    sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                    conn.exec("RELEASE replay", args![]).await?;
                 }
                 Err(e) => {
-                    sqlx::query("ROLLBACK TO replay").execute(&mut *conn).await?;
-                    sqlx::query("RELEASE replay").execute(&mut *conn).await?;
+                    conn.exec("ROLLBACK TO replay", args![]).await?;
+                    conn.exec("RELEASE replay", args![]).await?;
                     failed += 1;
                     tracing::warn!(command = entry.command.name(), seq = entry.seq, error = %e, "hub entry could not be replayed");
                     self.not_replayable(conn, entry, me, &e).await?;
@@ -477,30 +509,24 @@ impl Store {
 
     /// Replays one hub entry. The outer `Err` is a database failure; the inner one means this
     /// PC could not apply the entry (its writes must then be rolled back by the caller).
-    async fn replay(
-        &self,
-        conn: &mut SqliteConnection,
-        entry: &LogEntry,
-        me: Option<DeviceId>,
-    ) -> Result<std::result::Result<(), StoreError>> {
+    async fn replay(&self, conn: &mut Conn<'_>, entry: &LogEntry, me: Option<DeviceId>) -> Result<std::result::Result<(), StoreError>> {
         if let Some(seq) = own_seq(entry, me) {
-            sqlx::query(
+            conn.exec(
                 "UPDATE outbox SET in_log = 1, status = CASE status WHEN 'pending' THEN 'applied' ELSE status END WHERE client_seq = ?",
+                args![seq],
             )
-            .bind(seq)
-            .execute(&mut *conn)
             .await?;
             // A command whose effect could not be undone (from before sync existed, or an
             // erasure) is still in the base tables: replaying it would do it twice.
-            let kept: Option<i64> =
-                sqlx::query_scalar("SELECT local_effect FROM outbox WHERE client_seq = ?").bind(seq).fetch_optional(&mut *conn).await?;
-            if kept == Some(1) {
-                sqlx::query("UPDATE outbox SET local_effect = 0 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
+            let kept: Option<(i64,)> = conn.opt("SELECT local_effect FROM outbox WHERE client_seq = ?", args![seq]).await?;
+            if kept == Some((1,)) {
+                conn.exec("UPDATE outbox SET local_effect = 0 WHERE client_seq = ?", args![seq]).await?;
                 return Ok(Ok(()));
             }
         }
         let actor = author(entry.user_id);
-        match run(conn, &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await {
+        match run(Conn::from(&mut *conn), &actor, &entry.command, Mode::Replay, entry.hub_time, None, entry.secret_hash.clone(), None).await
+        {
             Ok(_) => Ok(Ok(())),
             Err(StoreError::Db(e)) if !matches!(e, sqlx::Error::Database(_)) => Err(StoreError::Db(e)),
             Err(e) => Ok(Err(e)),
@@ -509,14 +535,13 @@ impl Store {
 
     /// The hub took this PC's own command, but on the hub's state it does nothing here: its
     /// author must know.
-    async fn not_replayable(&self, conn: &mut SqliteConnection, entry: &LogEntry, me: Option<DeviceId>, e: &StoreError) -> Result<()> {
+    async fn not_replayable(&self, conn: &mut Conn<'_>, entry: &LogEntry, me: Option<DeviceId>, e: &StoreError) -> Result<()> {
         let Some(seq) = own_seq(entry, me) else { return Ok(()) };
         // The rolled-back chunk took the outbox marks with it.
-        sqlx::query(
+        conn.exec(
             "UPDATE outbox SET in_log = 1, status = CASE status WHEN 'pending' THEN 'applied' ELSE status END WHERE client_seq = ?",
+            args![seq],
         )
-        .bind(seq)
-        .execute(&mut *conn)
         .await?;
         let outcome = Outcome::Rejected {
             code: "not_replayable".into(),
@@ -524,17 +549,18 @@ impl Store {
             alternatives: vec![],
         };
         let json = serde_json::to_value(&entry.command).expect("command serialises");
-        sqlx::query(
+        conn.exec(
             "INSERT OR IGNORE INTO inbox (client_seq, command_id, name, args, user_id, outcome, created_at) VALUES (?,?,?,?,?,?,?)",
+            args![
+                seq,
+                entry.origin.command_id().to_string(),
+                entry.command.name(),
+                json.get("args").map(|a| a.to_string()).unwrap_or_default(),
+                entry.user_id.map(|u| u.to_string()),
+                serde_json::to_string(&outcome).expect("outcome serialises"),
+                ts(entry.hub_time)
+            ],
         )
-        .bind(seq)
-        .bind(entry.origin.command_id().to_string())
-        .bind(entry.command.name())
-        .bind(json.get("args").map(|a| a.to_string()).unwrap_or_default())
-        .bind(entry.user_id.map(|u| u.to_string()))
-        .bind(serde_json::to_string(&outcome).expect("outcome serialises"))
-        .bind(ts(entry.hub_time))
-        .execute(&mut *conn)
         .await?;
         Ok(())
     }
@@ -553,7 +579,7 @@ impl Store {
             let Some(command) = parse_command(&name, &args) else { continue };
             let actor = author(user.parse().ok());
             sqlx::query("SAVEPOINT redo").execute(&mut *conn).await?;
-            match run(conn, &actor, &command, Mode::Redo, parse_ts(&at), None, hash, Some(seq)).await {
+            match run(Conn::from(&mut *conn), &actor, &command, Mode::Redo, parse_ts(&at), None, hash, Some(seq)).await {
                 Ok(_) => {
                     sqlx::query("RELEASE redo").execute(&mut *conn).await?;
                     sqlx::query("UPDATE outbox SET local_effect = 1 WHERE client_seq = ?").bind(seq).execute(&mut *conn).await?;
@@ -719,14 +745,18 @@ async fn enrolment(conn: &mut SqliteConnection) -> Result<Option<Enrolment>> {
     }))
 }
 
-async fn set_versions(conn: &mut SqliteConnection, versions: &Versions) -> Result<()> {
-    for (record, v) in versions {
-        sqlx::query("INSERT INTO sync_versions (record, version) VALUES (?, ?) ON CONFLICT(record) DO UPDATE SET version = MAX(version, excluded.version)")
-            .bind(record)
-            .bind(v)
-            .execute(&mut *conn)
-            .await?;
+async fn set_versions(conn: &mut Conn<'_>, versions: &Versions) -> Result<()> {
+    if versions.is_empty() {
+        return Ok(());
     }
+    // One statement for the whole page (a first sync has tens of thousands of records).
+    let json = serde_json::to_string(versions).expect("versions serialise");
+    conn.exec(
+        "INSERT INTO sync_versions (record, version) SELECT key, value FROM json_each(?) WHERE true
+         ON CONFLICT(record) DO UPDATE SET version = MAX(version, excluded.version)",
+        args![json],
+    )
+    .await?;
     Ok(())
 }
 
@@ -740,6 +770,9 @@ fn own_seq(entry: &LogEntry, me: Option<DeviceId>) -> Option<i64> {
 
 /// Entries replayed under one savepoint.
 const REPLAY_CHUNK: usize = 200;
+
+/// From this many entries on, a page is replayed without the undo triggers (see `apply_pull`).
+const BULK_REPLAY: usize = 1000;
 
 /// Replays and redos run as the command's author (no author: the PC itself, e.g. at
 /// enrolment); the guard already ran (on the author's PC, and the hub checked the scope), so

@@ -5,6 +5,13 @@
 //! nothing newer (a snapshot the first time) and let the store rebase. Every step is durable
 //! before the next: a crash anywhere leaves the outbox and cursor consistent, and the next round
 //! repeats what is missing (the hub answers a repeated push with the stored result).
+//!
+//! After push and pull, the city step: the duplicate decisions made on this PC go out (the hub
+//! takes the same decision twice without harm, so a lost answer is simply sent again; a
+//! refusal for good is noted on the decision and the hub's state stands), then the proposals
+//! and the registry status of this PC's facility are fetched into the local cache. A failure
+//! there does not fail the round: it is logged and noted for the screen, and the next round
+//! tries again. Transports without the city endpoints (the simulation) skip the step.
 
 use crate::backoff::Backoff;
 use crate::tokens::TokenStore;
@@ -48,6 +55,12 @@ pub struct SyncReport {
     /// Time spent waiting for the hub's pull/snapshot answers, and applying them here.
     pub pull_wait: std::time::Duration,
     pub apply: std::time::Duration,
+    /// City step: decisions the hub took, decisions it refused for good, proposals fetched.
+    pub city_sent: usize,
+    pub city_refused: usize,
+    pub city_proposals: usize,
+    /// Why the city step failed this round (German); the round itself still counts.
+    pub city_error: Option<String>,
 }
 
 pub struct SyncEngine<T> {
@@ -109,7 +122,42 @@ impl<T: Transport> SyncEngine<T> {
         let mut report = SyncReport::default();
         self.push_all(&enrolment, &mut report).await?;
         self.pull_all(&mut report).await?;
+        match self.city(&enrolment, &mut report).await {
+            Ok(()) | Err(SyncError::Transport(TransportError::NotSupported)) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "city step failed; the cache stays, the next round tries again");
+                self.store.set_city_error(enrolment.facility_id, &e.to_string()).await?;
+                report.city_error = Some(e.to_string());
+            }
+        }
         Ok(report)
+    }
+
+    /// The city step: send the queued duplicate decisions, then fetch the facility's
+    /// proposals and registry status into the cache.
+    pub async fn city(&self, enrolment: &Enrolment, report: &mut SyncReport) -> Result<(), SyncError> {
+        for d in self.store.pending_city_decisions().await? {
+            let (id, decision) = (d.proposal_id, d.decision);
+            let answer = self.authorised(report, |token| async move { self.transport.decide_duplicate(&token, id, decision).await }).await;
+            match answer {
+                Ok(view) => {
+                    self.store.mark_city_decision_sent(d.id, Ok(&view)).await?;
+                    report.city_sent += 1;
+                }
+                // Gone, or decided otherwise by the other facility: the hub's state stands.
+                Err(SyncError::Transport(TransportError::Refused(message))) => {
+                    tracing::info!(proposal = %id, "duplicate decision refused by the hub");
+                    self.store.mark_city_decision_sent(d.id, Err(&message)).await?;
+                    report.city_refused += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let proposals = self.authorised(report, |token| async move { self.transport.duplicates(&token).await }).await?;
+        let registry = self.authorised(report, |token| async move { self.transport.registry_status(&token).await }).await?;
+        self.store.store_city_snapshot(enrolment.facility_id, &proposals, &registry, self.store.now()).await?;
+        report.city_proposals = proposals.len();
+        Ok(())
     }
 
     pub async fn push_all(&self, enrolment: &Enrolment, report: &mut SyncReport) -> Result<(), SyncError> {

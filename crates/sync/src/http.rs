@@ -85,6 +85,19 @@ impl Transport for HttpTransport {
         parse_snapshot(&body)
     }
 
+    async fn duplicates(&self, token: &str) -> TResult<Vec<city::DuplicateView>> {
+        self.send(self.client.get(format!("{}/city/duplicates", self.base)).bearer_auth(token)).await
+    }
+
+    async fn decide_duplicate(&self, token: &str, id: uuid::Uuid, decision: city::Decision) -> TResult<city::DuplicateView> {
+        let body = city::DecideDuplicate { decision };
+        self.send(self.client.post(format!("{}/city/duplicates/{id}", self.base)).bearer_auth(token).json(&body)).await
+    }
+
+    async fn registry_status(&self, token: &str) -> TResult<city::RegistryStatus> {
+        self.send(self.client.get(format!("{}/city/registry-status", self.base)).bearer_auth(token)).await
+    }
+
     async fn health(&self) -> TResult<()> {
         let resp = self.client.get(format!("{}/health", self.base)).timeout(Duration::from_secs(3)).send().await;
         check(resp.map_err(|e| TransportError::Network(e.to_string()))?).await.map(|_| ())

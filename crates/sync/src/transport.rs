@@ -1,10 +1,12 @@
 //! What the engine needs from the network. Every call may fail; the error says whether to
 //! retry (network, 5xx), refresh the token (401), or stop pushing (426 upgrade required).
 
+use kitakontor_core::protocol::city::{Decision, DuplicateView, RegistryStatus};
 use kitakontor_core::protocol::{
     Cursor, EnrolReply, EnrolRequest, LogEntry, PullReply, PushReply, PushRequest, RefreshRequest, SnapshotHeader, Tokens,
 };
 use std::future::Future;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
@@ -29,6 +31,9 @@ pub enum TransportError {
     /// The request was malformed or refused for good (a bug, or a bad enrolment code).
     #[error("{0}")]
     Refused(String),
+    /// This transport has no such endpoint (the simulation's network has no city rules).
+    #[error("Diese Verbindung kennt den Abgleich mit der Stadt nicht.")]
+    NotSupported,
 }
 
 impl TransportError {
@@ -49,4 +54,20 @@ pub trait Transport: Send + Sync {
     fn snapshot(&self, token: &str) -> impl Future<Output = TResult<(SnapshotHeader, Vec<LogEntry>)>> + Send;
     /// A cheap "is the hub there?" while waiting out a back-off.
     fn health(&self) -> impl Future<Output = TResult<()>> + Send;
+
+    // The city rules (`/city/…`), scoped by the hub to the device's facility. Transports
+    // without them keep the defaults; the engine then skips its city step.
+
+    /// `GET /city/duplicates`: the proposals involving this PC's facility.
+    fn duplicates(&self, _token: &str) -> impl Future<Output = TResult<Vec<DuplicateView>>> + Send {
+        async { Err(TransportError::NotSupported) }
+    }
+    /// `POST /city/duplicates/{id}`: idempotent on the hub (the same decision again is fine).
+    fn decide_duplicate(&self, _token: &str, _id: Uuid, _decision: Decision) -> impl Future<Output = TResult<DuplicateView>> + Send {
+        async { Err(TransportError::NotSupported) }
+    }
+    /// `GET /city/registry-status`: the registry matches of this PC's facility's children.
+    fn registry_status(&self, _token: &str) -> impl Future<Output = TResult<RegistryStatus>> + Send {
+        async { Err(TransportError::NotSupported) }
+    }
 }

@@ -201,3 +201,77 @@ async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
         assert_eq!(left, 0, "no undo images once everything is confirmed");
     }
 }
+
+/// A page of 1,000 entries or more replays without the undo triggers (`BULK_REPLAY` in the
+/// store); they must be back afterwards and record the pending work that is redone on top.
+#[tokio::test]
+async fn a_large_page_keeps_the_undo_triggers_and_the_pending_work() {
+    let hub = LogHub::default();
+    let a = pc(&hub, 1).await;
+    let b = pc(&hub, 2).await;
+    let director = UserId(Uuid::from_u128(0xd1));
+    a.engine
+        .store()
+        .create_first_user(
+            Some(c::UpsertFacility {
+                facility_id: FACILITY,
+                provider_id: PROVIDER,
+                provider_name: "Träger".into(),
+                name: "Kita Test".into(),
+                profile: String::new(),
+                address: Address::default(),
+                municipality: "Leipzig".into(),
+                capacities: vec![(CareType::Nursery, 3)],
+            }),
+            c::CreateUser {
+                user_id: director,
+                username: "leitung".into(),
+                display_name: "Leitung".into(),
+                role: Role::Director,
+                facility_id: Some(FACILITY),
+            },
+            "sehr-geheimes-passwort",
+        )
+        .await
+        .unwrap();
+    a.engine.sync_once().await.unwrap();
+    b.engine.sync_once().await.unwrap();
+    let actor: Actor = b.engine.store().actor(director).await.unwrap();
+    let triggers = |p: &Pc| {
+        let pool = p.engine.store().pool().clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'undo\\_%' ESCAPE '\\'")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    let before = triggers(&b).await;
+    assert!(before > 30, "undo triggers installed: {before}");
+
+    let many: Vec<(Command, Option<String>)> = (0..1_200).map(|i| (child(&format!("Kind {i}")).into(), None)).collect();
+    a.engine.store().execute_batch(&actor, many).await.unwrap();
+    a.engine.sync_once().await.unwrap();
+    // B works offline, then only pulls: its command is pending while the big page replays.
+    let cem = child("Cem");
+    b.engine.store().execute(&actor, cem.clone().into()).await.unwrap();
+    let mut report = kitakontor_sync::SyncReport::default();
+    b.engine.pull_all(&mut report).await.unwrap();
+    assert!(report.pulled >= 1_200, "one large page: {}", report.pulled);
+    assert_eq!(triggers(&b).await, before, "the triggers are back");
+    let images: i64 = sqlx::query_scalar("SELECT count(*) FROM sync_undo WHERE tbl = 'children' AND pk LIKE ?")
+        .bind(format!("%{}%", cem.child_id))
+        .fetch_one(b.engine.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(images, 1, "the redone pending command recorded its undo image");
+    // A later change still undoes and redoes correctly: everything converges.
+    b.engine.sync_once().await.unwrap();
+    a.engine.sync_once().await.unwrap();
+    let sa = a.engine.store().synced_state().await.unwrap();
+    let sb = b.engine.store().synced_state().await.unwrap();
+    assert_eq!(sa, sb);
+    assert_eq!(sa["children"].len(), 1_201);
+}

@@ -60,6 +60,9 @@ import type { InboxInput } from './bindings/InboxInput';
 import type { InboxItem } from './bindings/InboxItem';
 import type { ResolveInboxInput } from './bindings/ResolveInboxInput';
 import type { SyncStatus } from './bindings/SyncStatus';
+import type { CityOverview } from './bindings/CityOverview';
+import type { CityProposal } from './bindings/CityProposal';
+import type { DecideDuplicateInput } from './bindings/DecideDuplicateInput';
 import { t } from './i18n';
 
 export type { AppError };
@@ -179,6 +182,10 @@ export const syncNow = () => call<SyncStatus>('sync_now');
 export const inbox = (input: InboxInput) => call<InboxItem[]>('inbox', input);
 /** `retry` gives the command again (a receipt), `dismiss` keeps the hub's state (null). */
 export const resolveInbox = (input: ResolveInboxInput) => call<Receipt | null>('resolve_inbox', input);
+/** The city's duplicate proposals and registry matches as last fetched (`read_applications`). */
+export const cityOverview = () => call<CityOverview>('city_overview');
+/** Decides a proposal (`manage_applications`): queued, sent by the next sync round. */
+export const decideDuplicate = (input: DecideDuplicateInput) => call<CityProposal>('decide_duplicate', input);
 /** Binds this PC to the hub with a one-time code (`manage_users`). */
 export const enrol = (input: EnrolInput) => call<Enrolment>('enrol', input);
 

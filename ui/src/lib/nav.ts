@@ -4,13 +4,13 @@
 import type { Permission } from './bindings/Permission';
 import type { SessionInfo } from './bindings/SessionInfo';
 
-export type ScreenId = 'overview' | 'children' | 'applications' | 'contracts' | 'groups' | 'attendance' | 'billing' | 'clarification' | 'settings' | 'import';
+export type ScreenId = 'overview' | 'children' | 'applications' | 'contracts' | 'groups' | 'attendance' | 'billing' | 'city' | 'clarification' | 'settings' | 'import';
 
 export interface ScreenDef {
   id: ScreenId;
   /** Any one of these is enough; empty = everyone logged in. */
   anyOf: Permission[];
-  /** Alt+N; null for screens that are not in the navigation. */
+  /** Alt+N (0–9); null for screens that are not in the navigation. */
   shortcut: number | null;
 }
 
@@ -23,6 +23,9 @@ export const SCREENS: readonly ScreenDef[] = [
   { id: 'attendance', anyOf: ['read_attendance'], shortcut: 6 },
   // Fees and billing; Alt+8 because the digits are fixed per screen (Einstellungen stays last).
   { id: 'billing', anyOf: ['run_billing'], shortcut: 8 },
+  // The city's duplicate proposals and registry matches: who manages the waiting list (Rust
+  // refuses the others). Alt+0: the digits 1–9 are taken, 0 is the next key on the row.
+  { id: 'city', anyOf: ['read_applications'], shortcut: 0 },
   // The clarification inbox: everyone; Rust lists only the entries of commands the role may give.
   { id: 'clarification', anyOf: [], shortcut: 9 },
   // Everyone may set their own PIN; the account list inside needs `manage_users`.
