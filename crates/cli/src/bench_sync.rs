@@ -237,8 +237,8 @@ async fn initial(out: &Out, a: &BenchArgs, target: &Target<'_>) -> Result<()> {
     out.value(
         &f,
         &format!(
-            "Hub aufgefüllt: {} Befehle in {:.2} s ({:.0}/s)\nErster Abgleich eines neuen PCs: {} Einträge in {:.2} s = {:.0} Zeilen/s\n  davon Antwort des Hubs {:.2} s, Einarbeiten {:.2} s",
-            report.pushed, f.ingest_s, f.ingest_commands_per_s, f.rows, f.initial_sync_s, f.initial_rows_per_s, f.hub_answer_s, f.apply_s
+            "Hub aufgefüllt: {} Befehle in {:.2} s ({:.0}/s)\nErster Abgleich eines neuen PCs: {} Einträge in {:.2} s = {:.0} Zeilen/s\n  davon Schnappschuss empfangen und eingearbeitet (gleichzeitig) {:.2} s, Nachfrage beim Hub danach {:.2} s",
+            report.pushed, f.ingest_s, f.ingest_commands_per_s, f.rows, f.initial_sync_s, f.initial_rows_per_s, f.apply_s, f.hub_answer_s
         ),
     );
     Ok(())

@@ -25,8 +25,10 @@ use kitakontor_core::protocol::{AuditHead, CommandResult, Cursor, LogEntry, Orig
 use serde::Serialize;
 // Table and column names in the generated SQL come from sqlite_master, never from input.
 use sqlx::{AssertSqlSafe, SqliteConnection, SqlitePool};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
+use tokio::sync::mpsc::Receiver;
 
 /// Tables that never leave this PC: they are not undone or replayed.
 const LOCAL_ONLY: &[&str] = &[
@@ -361,10 +363,22 @@ impl Store {
     /// Puts the hub's log underneath the pending commands (see the module docs), in one
     /// transaction: a crash leaves either the old or the new state, and the cursor with it.
     pub async fn apply_pull(&self, page: &PullReply) -> Result<ApplyStats> {
+        self.apply_entries(Entries::Page(&page.entries), page.entries.len(), &page.next_cursor, page.more).await
+    }
+
+    /// Like `apply_pull` for a first sync whose snapshot is still arriving: `expected` entries
+    /// come in batches over `batches`, and each is replayed while the next is on its way. All
+    /// in one transaction with the cursor; fewer entries than expected (the transfer broke)
+    /// leave nothing behind.
+    pub async fn apply_snapshot(&self, expected: u64, batches: &mut Receiver<Vec<LogEntry>>, cursor: &Cursor) -> Result<ApplyStats> {
+        self.apply_entries(Entries::Arriving(batches), expected as usize, cursor, true).await
+    }
+
+    async fn apply_entries(&self, mut entries: Entries<'_>, expected: usize, next_cursor: &Cursor, more: bool) -> Result<ApplyStats> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut stats = ApplyStats::default();
         let dirty = get(&mut tx, K_DIRTY).await?.is_some();
-        if !page.entries.is_empty() || dirty {
+        if expected > 0 || dirty {
             // Undo images are restored newest first; a parent row can come back after its
             // children, so foreign keys are checked at commit.
             sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
@@ -385,24 +399,34 @@ impl Store {
                 // nothing during a replay, yet every insert evaluates them and keeps a statement
                 // journal for them. Dropped and created again inside this transaction, so no
                 // other connection ever sees the tables without them.
-                let bulk = page.entries.len() >= BULK_REPLAY;
+                let bulk = expected >= BULK_REPLAY;
                 if bulk {
                     for (name, _) in self.undo_tables.values().flat_map(|t| &t.triggers) {
                         conn.exec(&format!("DROP TRIGGER \"{name}\""), args![]).await?;
                     }
                 }
-                for chunk in page.entries.chunks(REPLAY_CHUNK) {
-                    let failed = self.replay_chunk(&mut conn, chunk, me).await?;
-                    stats.replayed += chunk.len() - failed;
-                    stats.failed += failed;
-                }
                 // The hub's versions count every entry, whether or not it changed anything here.
                 let mut versions = Versions::new();
-                for e in &page.entries {
-                    for (r, v) in &e.versions {
-                        let slot = versions.entry(r.clone()).or_insert(*v);
-                        *slot = (*slot).max(*v);
+                let mut received = 0;
+                while let Some(batch) = entries.next().await {
+                    for chunk in batch.chunks(REPLAY_CHUNK) {
+                        let failed = self.replay_chunk(&mut conn, chunk, me).await?;
+                        stats.replayed += chunk.len() - failed;
+                        stats.failed += failed;
                     }
+                    for e in batch.iter() {
+                        for (r, v) in &e.versions {
+                            let slot = versions.entry(r.clone()).or_insert(*v);
+                            *slot = (*slot).max(*v);
+                        }
+                    }
+                    received += batch.len();
+                }
+                if received != expected {
+                    // Dropping the transaction rolls everything back, the cursor included.
+                    return Err(StoreError::Conflict(format!(
+                        "Abgleich unvollständig: {received} von {expected} Einträgen empfangen; der nächste Abgleich beginnt von vorn"
+                    )));
                 }
                 set_versions(&mut conn, &versions).await?;
                 if bulk {
@@ -414,8 +438,8 @@ impl Store {
             stats.redone = self.redo_pending(&mut tx).await?;
             set(&mut tx, K_DIRTY, None).await?;
         }
-        set(&mut tx, K_CURSOR, Some(&page.next_cursor.0)).await?;
-        if !page.more {
+        set(&mut tx, K_CURSOR, Some(&next_cursor.0)).await?;
+        if !more {
             set(&mut tx, K_LAST_SYNC, Some(&ts(self.now()))).await?;
         }
         tx.commit().await?;
@@ -765,6 +789,21 @@ fn own_seq(entry: &LogEntry, me: Option<DeviceId>) -> Option<i64> {
     match &entry.origin {
         Origin::Device { device_id, client_seq, .. } if Some(*device_id) == me => Some(*client_seq),
         _ => None,
+    }
+}
+
+/// The entries of one `apply_entries`: a page in hand, or batches of a snapshot still arriving.
+enum Entries<'a> {
+    Page(&'a [LogEntry]),
+    Arriving(&'a mut Receiver<Vec<LogEntry>>),
+}
+
+impl<'a> Entries<'a> {
+    async fn next(&mut self) -> Option<Cow<'a, [LogEntry]>> {
+        match self {
+            Entries::Page(page) => Some(Cow::Borrowed(std::mem::take(page))).filter(|p| !p.is_empty()),
+            Entries::Arriving(rx) => rx.recv().await.map(Cow::Owned),
+        }
     }
 }
 

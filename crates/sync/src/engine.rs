@@ -17,8 +17,8 @@ use crate::backoff::Backoff;
 use crate::tokens::TokenStore;
 use crate::transport::{Transport, TransportError};
 use kitakontor_core::permission::Actor;
-use kitakontor_core::protocol::{Cursor, EnrolRequest, PullReply, PushRequest, RefreshRequest, Tokens, MAX_PULL, MAX_PUSH};
-use kitakontor_store::sync::Enrolment;
+use kitakontor_core::protocol::{Cursor, EnrolRequest, PushRequest, RefreshRequest, SnapshotHeader, Tokens, MAX_PULL, MAX_PUSH};
+use kitakontor_store::sync::{ApplyStats, Enrolment};
 use kitakontor_store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
@@ -52,7 +52,8 @@ pub struct SyncReport {
     /// Hub entries this PC could not replay (a bug or a rule that differs between PC and hub).
     pub not_replayable: usize,
     pub token_refreshed: bool,
-    /// Time spent waiting for the hub's pull/snapshot answers, and applying them here.
+    /// Time spent waiting for the hub's pull answers, and applying them here. A snapshot is
+    /// received and applied at the same time; its whole time counts as `apply`.
     pub pull_wait: std::time::Duration,
     pub apply: std::time::Duration,
     /// City step: decisions the hub took, decisions it refused for good, proposals fetched.
@@ -190,13 +191,19 @@ impl<T: Transport> SyncEngine<T> {
         let mut cursor = self.store.sync_cursor().await?;
         if cursor == Cursor::default() {
             let t = Instant::now();
-            let (header, entries) = self.authorised(report, |token| async move { self.transport.snapshot(&token).await }).await?;
-            report.pull_wait += t.elapsed();
-            report.pulled += entries.len();
-            let page = PullReply { entries, next_cursor: header.cursor.clone(), more: true, acked_seq: header.acked_seq };
-            let t = Instant::now();
-            report.not_replayable += self.store.apply_pull(&page).await?.failed;
+            let tokens = self.tokens.get().map_err(SyncError::Tokens)?.ok_or(SyncError::NotEnrolled)?;
+            let (header, stats) = match self.snapshot(&tokens.access_token).await {
+                Err(SyncError::Transport(TransportError::Unauthorized)) => {
+                    let fresh = self.refresh(&tokens).await?;
+                    report.token_refreshed = true;
+                    self.snapshot(&fresh.access_token).await?
+                }
+                other => other?,
+            };
+            // Receiving and replaying overlap: the time is reported as replay time.
             report.apply += t.elapsed();
+            report.pulled += header.entries as usize;
+            report.not_replayable += stats.failed;
             cursor = header.cursor;
         }
         loop {
@@ -218,6 +225,23 @@ impl<T: Transport> SyncEngine<T> {
             }
             cursor = page.next_cursor;
         }
+    }
+
+    /// The first sync: the snapshot streams in while the store replays what has arrived (one
+    /// transaction; a broken transfer leaves nothing behind and the next round starts over).
+    async fn snapshot(&self, token: &str) -> Result<(SnapshotHeader, ApplyStats), SyncError> {
+        let (header_tx, header_rx) = tokio::sync::oneshot::channel();
+        let (entries_tx, mut entries_rx) = tokio::sync::mpsc::channel(4);
+        let receive = self.transport.snapshot_stream(token, header_tx, entries_tx);
+        let replay = async {
+            // No header: the transfer failed before it, and `receive` says why.
+            let Ok(header) = header_rx.await else { return Ok(None) };
+            let stats = self.store.apply_snapshot(header.entries, &mut entries_rx, &header.cursor).await?;
+            Ok::<_, SyncError>(Some((header, stats)))
+        };
+        let (received, replayed) = tokio::join!(receive, replay);
+        received?;
+        replayed?.ok_or_else(|| TransportError::Network("Schnappschuss ohne Kopfzeile".into()).into())
     }
 
     /// Calls the hub with the current access token; on 401 refreshes the tokens once and

@@ -6,6 +6,7 @@ use kitakontor_core::protocol::{
     Cursor, EnrolReply, EnrolRequest, LogEntry, PullReply, PushReply, PushRequest, RefreshRequest, SnapshotHeader, Tokens,
 };
 use std::future::Future;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +53,23 @@ pub trait Transport: Send + Sync {
     fn push(&self, token: &str, req: &PushRequest) -> impl Future<Output = TResult<PushReply>> + Send;
     fn pull(&self, token: &str, cursor: &Cursor, limit: usize) -> impl Future<Output = TResult<PullReply>> + Send;
     fn snapshot(&self, token: &str) -> impl Future<Output = TResult<(SnapshotHeader, Vec<LogEntry>)>> + Send;
+    /// The snapshot as it arrives: the header first, then the entries in batches, so the
+    /// store can replay while the rest is on its way. A closed `entries` means the receiver
+    /// gave up; the transfer then just stops. Transports without streaming send it in one go.
+    fn snapshot_stream(
+        &self,
+        token: &str,
+        header: oneshot::Sender<SnapshotHeader>,
+        entries: mpsc::Sender<Vec<LogEntry>>,
+    ) -> impl Future<Output = TResult<()>> + Send {
+        async move {
+            let (h, all) = self.snapshot(token).await?;
+            if header.send(h).is_ok() {
+                let _ = entries.send(all).await;
+            }
+            Ok(())
+        }
+    }
     /// A cheap "is the hub there?" while waiting out a back-off.
     fn health(&self) -> impl Future<Output = TResult<()>> + Send;
 

@@ -275,3 +275,54 @@ async fn a_large_page_keeps_the_undo_triggers_and_the_pending_work() {
     assert_eq!(sa, sb);
     assert_eq!(sa["children"].len(), 1_201);
 }
+
+/// A snapshot whose transfer breaks off leaves nothing: not the entries that did arrive, not
+/// the cursor. The next round starts the first sync over.
+#[tokio::test]
+async fn a_broken_snapshot_leaves_nothing_behind() {
+    let hub = LogHub::default();
+    let a = pc(&hub, 1).await;
+    let b = pc(&hub, 2).await;
+    let director = UserId(Uuid::from_u128(0xd1));
+    a.engine
+        .store()
+        .create_first_user(
+            Some(c::UpsertFacility {
+                facility_id: FACILITY,
+                provider_id: PROVIDER,
+                provider_name: "Träger".into(),
+                name: "Kita Test".into(),
+                profile: String::new(),
+                address: Address::default(),
+                municipality: "Leipzig".into(),
+                capacities: vec![(CareType::Nursery, 3)],
+            }),
+            c::CreateUser {
+                user_id: director,
+                username: "leitung".into(),
+                display_name: "Leitung".into(),
+                role: Role::Director,
+                facility_id: Some(FACILITY),
+            },
+            "sehr-geheimes-passwort",
+        )
+        .await
+        .unwrap();
+    a.engine.sync_once().await.unwrap();
+    let actor: Actor = a.engine.store().actor(director).await.unwrap();
+    let kids: Vec<(Command, Option<String>)> = (0..30).map(|i| (child(&format!("Kind {i}")).into(), None)).collect();
+    a.engine.store().execute_batch(&actor, kids).await.unwrap();
+    a.engine.sync_once().await.unwrap();
+
+    let log = hub.0.lock().unwrap().log.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    tx.send(log[..20].to_vec()).await.unwrap();
+    drop(tx);
+    let cursor = Cursor(log.len().to_string());
+    let err = b.engine.store().apply_snapshot(log.len() as u64, &mut rx, &cursor).await.unwrap_err();
+    assert!(err.to_string().contains("20 von"), "{err}");
+    assert_eq!(b.engine.store().sync_cursor().await.unwrap(), Cursor::default(), "the cursor stays at the start");
+    assert!(b.engine.store().synced_state().await.unwrap()["children"].is_empty(), "no entry of the broken transfer stays");
+    b.engine.sync_once().await.unwrap();
+    assert_eq!(b.engine.store().synced_state().await.unwrap()["children"].len(), 30);
+}
