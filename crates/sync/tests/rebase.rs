@@ -126,13 +126,9 @@ fn child(first: &str) -> c::CreateChild {
     }
 }
 
-#[tokio::test]
-async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
-    let hub = LogHub::default();
-    let a = pc(&hub, 1).await;
-    let b = pc(&hub, 2).await;
-    let director = UserId(Uuid::from_u128(0xd1));
-    a.engine
+/// The facility and its director, created on `p` (offline, before its first sync).
+async fn first_director(p: &Pc, director: UserId) {
+    p.engine
         .store()
         .create_first_user(
             Some(c::UpsertFacility {
@@ -156,6 +152,15 @@ async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
+    let hub = LogHub::default();
+    let a = pc(&hub, 1).await;
+    let b = pc(&hub, 2).await;
+    let director = UserId(Uuid::from_u128(0xd1));
+    first_director(&a, director).await;
     a.engine.sync_once().await.unwrap();
     b.engine.sync_once().await.unwrap();
     // B got the account with its password hash: the director can log in on B.
@@ -210,30 +215,7 @@ async fn a_large_page_keeps_the_undo_triggers_and_the_pending_work() {
     let a = pc(&hub, 1).await;
     let b = pc(&hub, 2).await;
     let director = UserId(Uuid::from_u128(0xd1));
-    a.engine
-        .store()
-        .create_first_user(
-            Some(c::UpsertFacility {
-                facility_id: FACILITY,
-                provider_id: PROVIDER,
-                provider_name: "Träger".into(),
-                name: "Kita Test".into(),
-                profile: String::new(),
-                address: Address::default(),
-                municipality: "Leipzig".into(),
-                capacities: vec![(CareType::Nursery, 3)],
-            }),
-            c::CreateUser {
-                user_id: director,
-                username: "leitung".into(),
-                display_name: "Leitung".into(),
-                role: Role::Director,
-                facility_id: Some(FACILITY),
-            },
-            "sehr-geheimes-passwort",
-        )
-        .await
-        .unwrap();
+    first_director(&a, director).await;
     a.engine.sync_once().await.unwrap();
     b.engine.sync_once().await.unwrap();
     let actor: Actor = b.engine.store().actor(director).await.unwrap();
@@ -284,30 +266,7 @@ async fn a_broken_snapshot_leaves_nothing_behind() {
     let a = pc(&hub, 1).await;
     let b = pc(&hub, 2).await;
     let director = UserId(Uuid::from_u128(0xd1));
-    a.engine
-        .store()
-        .create_first_user(
-            Some(c::UpsertFacility {
-                facility_id: FACILITY,
-                provider_id: PROVIDER,
-                provider_name: "Träger".into(),
-                name: "Kita Test".into(),
-                profile: String::new(),
-                address: Address::default(),
-                municipality: "Leipzig".into(),
-                capacities: vec![(CareType::Nursery, 3)],
-            }),
-            c::CreateUser {
-                user_id: director,
-                username: "leitung".into(),
-                display_name: "Leitung".into(),
-                role: Role::Director,
-                facility_id: Some(FACILITY),
-            },
-            "sehr-geheimes-passwort",
-        )
-        .await
-        .unwrap();
+    first_director(&a, director).await;
     a.engine.sync_once().await.unwrap();
     let actor: Actor = a.engine.store().actor(director).await.unwrap();
     let kids: Vec<(Command, Option<String>)> = (0..30).map(|i| (child(&format!("Kind {i}")).into(), None)).collect();
