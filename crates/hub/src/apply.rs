@@ -1,5 +1,6 @@
 //! One device command, inside the transaction `push` opened: scope (step 1), conflict policy
-//! (step 2), the city's read models, new record versions and the log entry (step 3).
+//! (step 2), the city's read models (step 3), new record versions, the log entry and the result
+//! (step 4).
 
 use crate::log::{self, AppliedEntry, NewEntry};
 use crate::policy::{self, RecordScope, Rule};
@@ -46,7 +47,7 @@ pub(crate) fn touched_refs(pc: &PushCommand) -> Vec<String> {
     refs.into_iter().collect()
 }
 
-/// Applies a device's command and files it. The caller holds the locks (`records::lock`), has
+/// Applies a device's command and files it. The caller holds the locks (`records::lock_statements`), has
 /// loaded the `known` records among `refs` under them, and stores the result itself when the
 /// command is not applied (`Decided::Answer`); nothing here is written unless it is applied.
 #[allow(clippy::too_many_arguments)]

@@ -82,9 +82,7 @@ impl std::fmt::Debug for Hub {
 impl Hub {
     /// Connects to PostgreSQL and brings the schema up to date.
     pub async fn connect(database_url: &str) -> Result<Hub, HubError> {
-        let n: u32 = std::env::var("XX_HUB_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(20); // XX experiment
-        let ping = std::env::var("XX_HUB_PING").map(|v| v == "1").unwrap_or(true); // XX experiment
-        let pool = PgPoolOptions::new().max_connections(n).test_before_acquire(ping).connect(database_url).await?;
+        let pool = PgPoolOptions::new().max_connections(20).connect(database_url).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Hub::from_pool(pool))
     }

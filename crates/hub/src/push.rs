@@ -11,8 +11,8 @@ use crate::records;
 use crate::{DeviceAuth, Hub, HubError};
 use kitakontor_core::command::SCHEMA_VERSION;
 use kitakontor_core::protocol::{CommandResult, Outcome, PushCommand, PushReply, PushRequest, Versions, MAX_PUSH};
-use sqlx::types::Json;
 use sqlx::pool::PoolConnection;
+use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -210,7 +210,8 @@ impl Hub {
 /// BEGIN with its settings and the next one's locks travel in one round trip (several
 /// statements in one simple query). If the push fails or is cancelled (the client went away)
 /// inside a transaction, the connection is closed instead of going back to the pool:
-/// PostgreSQL then rolls the transaction back and releases its locks.
+/// PostgreSQL then rolls the transaction back and releases its locks. (Code that runs inside a
+/// command must not begin or commit on this connection: sqlx does not know of the transaction.)
 struct CommandTx {
     conn: PoolConnection<Postgres>,
     /// A command's transaction is open (or its outcome unknown).
@@ -270,7 +271,7 @@ impl Drop for CommandTx {
     }
 }
 
-/// What `push_one` reads under the locks.
+/// What `run_one` reads under the locks.
 #[derive(sqlx::FromRow)]
 struct Seen {
     outcome: Option<Json<Outcome>>,

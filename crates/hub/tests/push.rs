@@ -244,3 +244,77 @@ async fn reset_empties_the_hub() {
     let seq: i64 = sqlx::query_scalar("SELECT min(seq) FROM log").fetch_one(e.hub.pool()).await.unwrap();
     assert_eq!(seq, 1);
 }
+
+fn attendance(child: kitakontor_core::ids::ChildId) -> c::RecordAttendance {
+    c::RecordAttendance {
+        event_id: kitakontor_core::ids::AttendanceEventId(Uuid::now_v7()),
+        child_id: child,
+        date: day(2026, 11, 24),
+        kind: kitakontor_core::attendance::AttendanceKind::CheckIn,
+        at: start_time(),
+        corrects: None,
+    }
+}
+
+#[tokio::test]
+async fn a_command_failing_inside_a_batch_keeps_the_ones_before_and_stores_nothing_of_itself() {
+    // The hub commits a command's transaction together with the next one's BEGIN; a failure in
+    // the middle of a batch must still leave exactly the commands before it.
+    let e = env().await;
+    city(&e.hub).await;
+    let mut d = enrol(&e.hub, FAC_A, "PC").await;
+    let child = new_child(FAC_A, "Mitte", "Fehler");
+    let id = child.child_id;
+    let first = d.command(child, &[r("child", id)]);
+    // An id the log already has (the hub's own facility entry) but no result: it passes the
+    // request's checks and fails when the command is filed.
+    let taken: Uuid = sqlx::query_scalar("SELECT command_id FROM log LIMIT 1").fetch_one(e.hub.pool()).await.unwrap();
+    let mut second = d.command(attendance(id), &[r("child", id)]);
+    second.command_id = CommandId(taken);
+    second.base_versions.insert(r("child", id), 1);
+    let before = log_rows(&e.hub).await;
+    let res = e.hub.push(&d.auth, d.request(vec![first.clone(), second])).await;
+    assert!(matches!(res, Err(HubError::BadRequest(_))), "{res:?}");
+    assert_eq!(log_rows(&e.hub).await, before + 1);
+    let results: Vec<i64> = sqlx::query_scalar("SELECT client_seq FROM results ORDER BY 1").fetch_all(e.hub.pool()).await.unwrap();
+    assert_eq!(results, vec![1]);
+    // The first one is stored: pushed again, it gets its result; the second goes through with its own id.
+    let again = e.hub.push(&d.auth, d.request(vec![first])).await.unwrap();
+    assert_eq!(again.results[0].outcome, Outcome::Applied { versions: [(r("child", id), 1)].into() });
+    d.next_seq = 2;
+    let out = d.send(&e.hub, attendance(id), &[r("child", id)]).await;
+    assert_eq!(out, Outcome::Applied { versions: [(r("child", id), 2)].into() });
+}
+
+#[tokio::test]
+async fn a_push_cancelled_while_it_waits_for_a_lock_leaves_no_transaction_behind() {
+    use sha2::{Digest, Sha256};
+    let e = env().await;
+    city(&e.hub).await;
+    let mut d = enrol(&e.hub, FAC_A, "PC").await;
+    let child = new_child(FAC_A, "Warte", "Schlange");
+    let id = child.child_id;
+    assert!(d.send(&e.hub, child, &[r("child", id)]).await.is_applied());
+    // Another transaction holds the child's record lock (the key as records.rs computes it).
+    let key = i64::from_be_bytes(Sha256::digest(format!("record:child:{id}").as_bytes())[..8].try_into().unwrap());
+    let mut blocker = e.hub.pool().begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *blocker).await.unwrap();
+    let cmd = d.command(attendance(id), &[r("child", id)]);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), e.hub.push(&d.auth, d.request(vec![cmd.clone()]))).await;
+    assert!(waited.is_err(), "the push waits for the lock: {waited:?}");
+    blocker.commit().await.unwrap();
+    // The cancelled push's connection is closed, not put back into the pool in the middle of its
+    // transaction with the device's and the child's locks.
+    let mut locks: i64 = -1;
+    for _ in 0..50 {
+        locks = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetch_one(e.hub.pool()).await.unwrap();
+        if locks == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(locks, 0, "advisory locks left behind");
+    let reply = e.hub.push(&d.auth, d.request(vec![cmd])).await.unwrap();
+    assert_eq!(reply.results[0].outcome, Outcome::Applied { versions: [(r("child", id), 2)].into() });
+    assert_eq!(reply.acked_seq, 2);
+}
