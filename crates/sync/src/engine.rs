@@ -191,15 +191,7 @@ impl<T: Transport> SyncEngine<T> {
         let mut cursor = self.store.sync_cursor().await?;
         if cursor == Cursor::default() {
             let t = Instant::now();
-            let tokens = self.tokens.get().map_err(SyncError::Tokens)?.ok_or(SyncError::NotEnrolled)?;
-            let (header, stats) = match self.snapshot(&tokens.access_token).await {
-                Err(SyncError::Transport(TransportError::Unauthorized)) => {
-                    let fresh = self.refresh(&tokens).await?;
-                    report.token_refreshed = true;
-                    self.snapshot(&fresh.access_token).await?
-                }
-                other => other?,
-            };
+            let (header, stats) = self.authorised(report, |token| async move { self.snapshot(&token).await }).await?;
             // Receiving and replaying overlap: the time is reported as replay time.
             report.apply += t.elapsed();
             report.pulled += header.entries as usize;
@@ -246,19 +238,20 @@ impl<T: Transport> SyncEngine<T> {
 
     /// Calls the hub with the current access token; on 401 refreshes the tokens once and
     /// calls again. A refresh that fails for good leaves everything queued.
-    async fn authorised<R, F, Fut>(&self, report: &mut SyncReport, call: F) -> Result<R, SyncError>
+    async fn authorised<R, E, F, Fut>(&self, report: &mut SyncReport, call: F) -> Result<R, SyncError>
     where
         F: Fn(String) -> Fut,
-        Fut: Future<Output = Result<R, TransportError>>,
+        Fut: Future<Output = Result<R, E>>,
+        E: Into<SyncError>,
     {
         let tokens = self.tokens.get().map_err(SyncError::Tokens)?.ok_or(SyncError::NotEnrolled)?;
-        match call(tokens.access_token.clone()).await {
-            Err(TransportError::Unauthorized) => {
+        match call(tokens.access_token.clone()).await.map_err(Into::into) {
+            Err(SyncError::Transport(TransportError::Unauthorized)) => {
                 let fresh = self.refresh(&tokens).await?;
                 report.token_refreshed = true;
-                Ok(call(fresh.access_token).await?)
+                call(fresh.access_token).await.map_err(Into::into)
             }
-            other => Ok(other?),
+            other => other,
         }
     }
 

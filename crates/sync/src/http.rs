@@ -38,6 +38,19 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// `GET /sync/snapshot`, checked; the body (NDJSON) is read in chunks as it arrives, so
+    /// parsing overlaps the hub's writing (a large facility's snapshot is tens of MB).
+    async fn snapshot_response(&self, token: &str) -> TResult<Response> {
+        let r = self.req(self.client.get(format!("{}/sync/snapshot", self.base)).bearer_auth(token));
+        check(r.send().await.map_err(|e| TransportError::Network(e.to_string()))?).await
+    }
+}
+
+fn broken_off(e: reqwest::Error) -> TransportError {
+    TransportError::Network(format!("Schnappschuss unvollständig: {e}"))
+}
+
 async fn check(resp: Response) -> TResult<Response> {
     let status = resp.status();
     if status.is_success() {
@@ -79,12 +92,9 @@ impl Transport for HttpTransport {
     }
 
     async fn snapshot(&self, token: &str) -> TResult<(SnapshotHeader, Vec<LogEntry>)> {
-        let r = self.req(self.client.get(format!("{}/sync/snapshot", self.base)).bearer_auth(token));
-        let mut resp = check(r.send().await.map_err(|e| TransportError::Network(e.to_string()))?).await?;
-        // Parsed line by line as the chunks arrive, so the parsing overlaps the hub's writing
-        // (a large facility's snapshot is tens of MB).
+        let mut resp = self.snapshot_response(token).await?;
         let mut parser = SnapshotParser::default();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| TransportError::Network(format!("Schnappschuss unvollständig: {e}")))? {
+        while let Some(chunk) = resp.chunk().await.map_err(broken_off)? {
             parser.feed(&chunk)?;
         }
         parser.finish()
@@ -96,11 +106,10 @@ impl Transport for HttpTransport {
         header: tokio::sync::oneshot::Sender<SnapshotHeader>,
         entries: tokio::sync::mpsc::Sender<Vec<LogEntry>>,
     ) -> TResult<()> {
-        let r = self.req(self.client.get(format!("{}/sync/snapshot", self.base)).bearer_auth(token));
-        let mut resp = check(r.send().await.map_err(|e| TransportError::Network(e.to_string()))?).await?;
+        let mut resp = self.snapshot_response(token).await?;
         let mut parser = SnapshotParser::default();
         let mut header = Some(header);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| TransportError::Network(format!("Schnappschuss unvollständig: {e}")))? {
+        while let Some(chunk) = resp.chunk().await.map_err(broken_off)? {
             parser.feed(&chunk)?;
             if let Some(h) = parser.header().filter(|_| header.is_some()) {
                 if header.take().expect("checked").send(h.clone()).is_err() {
@@ -142,12 +151,6 @@ impl Transport for HttpTransport {
 
 /// NDJSON: a header line, then one entry per line. A cut-off stream is an error (the header
 /// says how many entries follow), never a partial snapshot.
-pub fn parse_snapshot(body: &str) -> TResult<(SnapshotHeader, Vec<LogEntry>)> {
-    let mut parser = SnapshotParser::default();
-    parser.feed(body.as_bytes())?;
-    parser.finish()
-}
-
 /// The snapshot's NDJSON (a header line, then one entry per line), fed in pieces as they come.
 #[derive(Default)]
 pub struct SnapshotParser {
@@ -227,6 +230,12 @@ mod tests {
     use kitakontor_core::command::{self as c, Command};
     use kitakontor_core::ids::*;
     use uuid::Uuid;
+
+    fn parse_snapshot(body: &str) -> TResult<(SnapshotHeader, Vec<LogEntry>)> {
+        let mut parser = SnapshotParser::default();
+        parser.feed(body.as_bytes())?;
+        parser.finish()
+    }
 
     fn ndjson(n: usize) -> String {
         let header = SnapshotHeader { entries: n as u64, cursor: Cursor("9.9".into()), acked_seq: 0 };

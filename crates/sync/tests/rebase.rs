@@ -126,7 +126,16 @@ fn child(first: &str) -> c::CreateChild {
     }
 }
 
-/// The facility and its director, created on `p` (offline, before its first sync).
+/// A log hub and two PCs of one facility; the facility and its director exist on the first
+/// PC only (offline, before its first sync).
+async fn two_pcs() -> (LogHub, Pc, Pc, UserId) {
+    let hub = LogHub::default();
+    let (a, b) = (pc(&hub, 1).await, pc(&hub, 2).await);
+    let director = UserId(Uuid::from_u128(0xd1));
+    first_director(&a, director).await;
+    (hub, a, b, director)
+}
+
 async fn first_director(p: &Pc, director: UserId) {
     p.engine
         .store()
@@ -156,11 +165,7 @@ async fn first_director(p: &Pc, director: UserId) {
 
 #[tokio::test]
 async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
-    let hub = LogHub::default();
-    let a = pc(&hub, 1).await;
-    let b = pc(&hub, 2).await;
-    let director = UserId(Uuid::from_u128(0xd1));
-    first_director(&a, director).await;
+    let (_hub, a, b, director) = two_pcs().await;
     a.engine.sync_once().await.unwrap();
     b.engine.sync_once().await.unwrap();
     // B got the account with its password hash: the director can log in on B.
@@ -211,11 +216,7 @@ async fn offline_work_of_two_pcs_converges_and_the_outboxes_drain() {
 /// store); they must be back afterwards and record the pending work that is redone on top.
 #[tokio::test]
 async fn a_large_page_keeps_the_undo_triggers_and_the_pending_work() {
-    let hub = LogHub::default();
-    let a = pc(&hub, 1).await;
-    let b = pc(&hub, 2).await;
-    let director = UserId(Uuid::from_u128(0xd1));
-    first_director(&a, director).await;
+    let (_hub, a, b, director) = two_pcs().await;
     a.engine.sync_once().await.unwrap();
     b.engine.sync_once().await.unwrap();
     let actor: Actor = b.engine.store().actor(director).await.unwrap();
@@ -262,11 +263,7 @@ async fn a_large_page_keeps_the_undo_triggers_and_the_pending_work() {
 /// the cursor. The next round starts the first sync over.
 #[tokio::test]
 async fn a_broken_snapshot_leaves_nothing_behind() {
-    let hub = LogHub::default();
-    let a = pc(&hub, 1).await;
-    let b = pc(&hub, 2).await;
-    let director = UserId(Uuid::from_u128(0xd1));
-    first_director(&a, director).await;
+    let (hub, a, b, director) = two_pcs().await;
     a.engine.sync_once().await.unwrap();
     let actor: Actor = a.engine.store().actor(director).await.unwrap();
     let kids: Vec<(Command, Option<String>)> = (0..30).map(|i| (child(&format!("Kind {i}")).into(), None)).collect();
